@@ -1,0 +1,98 @@
+// Package stub is the last thing hull's Go init does: it replaces itself with
+// a tiny C program, the stub, which holds the container in "created" and then
+// becomes the container's process.
+//
+// # Why a C stub
+//
+// Between "hull create" and "hull start" the container's process must exist
+// (its namespaces, cgroup and pid are the container) yet must not have run any
+// of the user's code. The OCI spec: "the user-specified program MUST NOT be
+// run" until start. Something has to sit there and wait. A Go binary waiting
+// costs about 0.85 MB PSS (runtime, heap arenas, threads); this stub is a few
+// KB of static code with no libc, so a waiting container costs about 20 kB
+// (crun, the C runtime, is at about 0.32 MB). See TestExecFifo for the number
+// on your machine.
+//
+// # Why a sealed memfd
+//
+// The stub runs from a memfd, not a file: memfd_create(2), write the embedded
+// stub.bin, seal it with F_ADD_SEALS (F_SEAL_SHRINK|GROW|WRITE|SEAL, see
+// memfd_create(2) and fcntl(2) "File Sealing"), then execveat(2) with
+// AT_EMPTY_PATH. So /proc/<pid>/exe of a container that is waiting is that
+// sealed memfd, never the hull binary on the host: CVE-2019-5736 was a
+// container process opening /proc/self/exe, which pointed at runc, and
+// rewriting it. The stub's own argv is just "hull-stub <fd>"; what it will
+// execute arrives through a second sealed memfd (the program, see Encode and
+// the layout in format.go), so the user's argv and environment do not show in
+// the stub's /proc/<pid>/cmdline and environ.
+//
+// # The wait
+//
+// The Go init opens the exec fifo O_PATH before pivot_root and passes its fd
+// as Program.FifoFD. The stub reopens it O_WRONLY through /proc/self/fd/<N>,
+// which blocks in the kernel (wchan "wait_for_partner") until "hull start"
+// opens the fifo for reading; it then writes "0" and closes both fds. This
+// is runc's exec.fifo handshake. The stub waits before changing identity:
+// reopening through /proc checks the fifo's mode against the caller, so the
+// fifo need not admit the container's user, and the user's seccomp filter
+// need not allow the handshake.
+//
+// # The identity transition, in order
+//
+// Then, in runc's order (finalizeNamespace and friends), because each step
+// needs a privilege a later step gives up:
+//
+//  1. seccomp filter, if any and no_new_privs is off: loading it without
+//     no_new_privs needs CAP_SYS_ADMIN, which is about to go.
+//  2. PR_CAPBSET_DROP each capability outside the bounding set (needs
+//     CAP_SETPCAP). Ones already gone are skipped.
+//  3. PR_SET_KEEPCAPS 1, setgroups, setresgid, setresuid, PR_SET_KEEPCAPS 0:
+//     leaving uid 0 clears the permitted set unless keepcaps is on
+//     (capabilities(7), "Effect of user ID changes on capabilities").
+//     SkipSetgroups is for user namespaces whose /proc/<pid>/setgroups is
+//     "deny"; KeepIdentity skips the whole step.
+//  4. capset(2) version 3: effective, permitted, inheritable.
+//  5. clear the ambient set and raise the requested ambient capabilities
+//     (each must be permitted and inheritable, which Encode checks): how a
+//     non-root process keeps capabilities across execve.
+//  6. PR_SET_NO_NEW_PRIVS, then the seccomp filter if it was not loaded in 1,
+//     as late as possible so it need not allow the syscalls above.
+//  7. unblock all signals and execve(2) Program.Path.
+//
+// A failure in the stub prints one line, "hull: <step>: <reason>", to fd 2
+// and exits 127, or 126 when execve reports EACCES or ENOEXEC, the exit codes
+// a shell uses for "not found" and "not executable".
+//
+// # Try it
+//
+// With a container created and not started:
+//
+//	p=$(pgrep -nx memfd:hull-stub); cat /proc/$p/wchan; echo; readlink /proc/$p/exe; tr '\0' ' ' </proc/$p/cmdline; echo; grep -E '^(Rss|Pss):' /proc/$p/smaps_rollup; ls -l /proc/$p/fd
+//
+// # Building the stub
+//
+// csrc/stub.c is built by build.sh (or make, or go generate) with gcc,
+// -nostdlib and its own _start and raw syscalls, into stub.bin, which is
+// committed and embedded. The build is byte-for-byte reproducible; stub.stamp
+// records its inputs and TestStubBinIsFresh fails when stub.bin is stale.
+//
+// # Not covered
+//
+//   - Architectures other than x86_64: stub.c has an #error and Exec returns
+//     an error. Another arch needs its syscall instruction and numbers.
+//   - RLIMIT_NOFILE: Go raises its soft limit at startup and syscall.Exec
+//     puts it back, but Exec uses execveat and cannot reach Go's saved
+//     value, so the container inherits the raised soft limit unless the
+//     runtime sets RLIMIT_NOFILE itself.
+//   - Closing inherited fds: every fd the caller has without O_CLOEXEC
+//     reaches the container; the runtime must mark them (runc's
+//     CloseExecFrom) except the ones it means to pass.
+//   - Parent-death signal (reset by setresuid), rlimits, cwd, oom_score_adj,
+//     AppArmor/SELinux labels, and SECCOMP_FILTER_FLAG_NEW_LISTENER (the
+//     listener fd would need a way out): the runtime's init does these or
+//     they are not done yet.
+//   - Path is executed as given: resolve it against the container's PATH
+//     first.
+//
+// Next stop: the runtime package, whose container-side init calls Exec.
+package stub

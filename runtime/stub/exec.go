@@ -1,0 +1,145 @@
+package stub
+
+//go:generate sh build.sh
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// stubBin is stub.c built by build.sh: a static x86_64 ELF without libc.
+//
+//go:embed stub.bin
+var stubBin []byte
+
+// Exec replaces the calling process with the stub, which waits on p.FifoFD
+// if set, takes on p's identity and executes p.Path. It returns only on
+// failure; failures after the stub started go to fd 2 and exit status 127
+// (126 if p.Path is not executable).
+//
+// Call it last in the container's init, with /proc mounted (the stub reopens
+// the fifo through /proc/self/fd) and every other fd close-on-exec.
+func Exec(p Program) error {
+	if goruntime.GOARCH != "amd64" {
+		return fmt.Errorf("stub: no stub built for %s", goruntime.GOARCH)
+	}
+	if p.CapLastCap == 0 {
+		last, err := capLastCap()
+		if err != nil {
+			return err
+		}
+		p.CapLastCap = last
+	}
+	prog, err := Encode(p)
+	if err != nil {
+		return err
+	}
+
+	// Keep the thread whose fd flags we change the one that execs; the
+	// whole fd table is shared, but this also keeps the Go scheduler
+	// from starting work on this thread mid-exec.
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
+
+	exe, err := sealedMemfd("hull-stub", stubBin, unix.MFD_EXEC)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(exe)
+	progFD, err := sealedMemfd("hull-program", prog, unix.MFD_NOEXEC_SEAL)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(progFD)
+
+	// Both fds must survive the execveat; the stub closes them itself.
+	if err := clearCloexec(progFD); err != nil {
+		return fmt.Errorf("stub: program fd: %w", err)
+	}
+	if p.FifoFD >= 0 {
+		if err := clearCloexec(p.FifoFD); err != nil {
+			return fmt.Errorf("stub: fifo fd %d: %w", p.FifoFD, err)
+		}
+	}
+
+	return execveat(exe, []string{"hull-stub", strconv.Itoa(progFD)})
+}
+
+// sealedMemfd returns a close-on-exec memfd holding data, sealed so no one can
+// change it any more: the stub's exe and its program cannot be rewritten from
+// inside the container. extra is MFD_EXEC or MFD_NOEXEC_SEAL, which kernels
+// since 6.3 want stated (vm.memfd_noexec); older ones reject it with EINVAL.
+func sealedMemfd(name string, data []byte, extra int) (fd int, err error) {
+	flags := unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
+	fd, err = unix.MemfdCreate(name, flags|extra)
+	if errors.Is(err, unix.EINVAL) {
+		fd, err = unix.MemfdCreate(name, flags)
+	}
+	if err != nil {
+		return -1, fmt.Errorf("stub: memfd_create %s: %w", name, err)
+	}
+	defer func() {
+		if err != nil {
+			unix.Close(fd)
+		}
+	}()
+	for rest := data; len(rest) > 0; {
+		n, err := unix.Write(fd, rest)
+		if err != nil {
+			return -1, fmt.Errorf("stub: write %s: %w", name, err)
+		}
+		rest = rest[n:]
+	}
+	seals := unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE | unix.F_SEAL_SEAL
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+		return -1, fmt.Errorf("stub: seal %s: %w", name, err)
+	}
+	return fd, nil
+}
+
+func clearCloexec(fd int) error {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0)
+	return err
+}
+
+// execveat runs the file open at fd. syscall.Exec cannot take an fd, and
+// execve("/proc/self/fd/N") would need /proc; this is what it does otherwise,
+// as runc's system.Execveat does. One difference: syscall.Exec restores the
+// RLIMIT_NOFILE soft limit Go raised at startup, and this cannot (see doc.go).
+func execveat(fd int, argv []string) error {
+	empty, err := unix.BytePtrFromString("")
+	if err != nil {
+		return err
+	}
+	argvp := make([]*byte, len(argv)+1) // NULL-terminated
+	for i, a := range argv {
+		if argvp[i], err = unix.BytePtrFromString(a); err != nil {
+			return err
+		}
+	}
+	envp := []*byte{nil}
+	_, _, errno := unix.RawSyscall6(unix.SYS_EXECVEAT, uintptr(fd),
+		uintptr(unsafe.Pointer(empty)), uintptr(unsafe.Pointer(&argvp[0])),
+		uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
+	return fmt.Errorf("stub: execveat hull-stub: %w", errno)
+}
+
+func capLastCap() (int, error) {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		return 0, fmt.Errorf("stub: %w", err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, fmt.Errorf("stub: cap_last_cap %q: %w", b, err)
+	}
+	return n, nil
+}
