@@ -1,0 +1,174 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// base is what the v1 and v2 managers share: the path, the recorder and the bookkeeping of
+// created directories.
+type base struct {
+	path    string
+	lay     *layout
+	rec     Recorder
+	created []string // absolute directories New made, in creation order
+	leaves  []string // the cgroup itself in each hierarchy (mount + path)
+}
+
+func newBase(path string, lay *layout, rec Recorder) *base {
+	if rec == nil {
+		rec = nopRecorder{}
+	}
+	b := &base{path: path, lay: lay, rec: rec}
+	for _, m := range lay.mounts() {
+		b.leaves = append(b.leaves, m+path)
+	}
+	return b
+}
+
+func (b *base) Path() string { return b.path }
+
+func (b *base) Created() []string { return slices.Clone(b.created) }
+
+// mkdirAll makes mount+path one level at a time and records the levels that did not exist,
+// which is what tells Delete later which directories are ours. mkdir on a cgroup filesystem
+// is what creates a cgroup: the kernel fills the new directory with the controllers' files.
+func (b *base) mkdirAll(mount string) error {
+	parts := strings.Split(strings.TrimPrefix(b.path, "/"), "/")
+	dir := mount
+	for _, p := range parts {
+		dir += "/" + p
+		t0 := time.Now()
+		err := unix.Mkdir(dir, 0o755)
+		if err == unix.EEXIST {
+			continue
+		}
+		b.rec.Step("cgroup.mkdir", dir, err, time.Since(t0))
+		if err != nil {
+			return fmt.Errorf("mkdir %s: %w", dir, err)
+		}
+		b.created = append(b.created, dir)
+	}
+	return nil
+}
+
+// Delete removes the created directories deepest first. rmdir(2) on a cgroup succeeds only
+// when it has no processes and no child cgroups; the files inside need no unlinking. A
+// directory already gone is fine. A parent we created that now holds another container's
+// cgroup is left alone: it is still in use.
+func (b *base) Delete() error {
+	var errs []error
+	for i := len(b.created) - 1; i >= 0; i-- {
+		d := b.created[i]
+		leaf := slices.Contains(b.leaves, d)
+		t0 := time.Now()
+		err := rmdir(d, leaf)
+		b.rec.Step("cgroup.rmdir", d, err, time.Since(t0))
+		switch {
+		case err == nil, errors.Is(err, unix.ENOENT):
+		case !leaf && (errors.Is(err, unix.EBUSY) || errors.Is(err, unix.ENOTEMPTY)):
+		default:
+			errs = append(errs, fmt.Errorf("rmdir %s: %w", d, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// rmdir retries a leaf for a short while on EBUSY: processes that were just killed leave
+// the cgroup a moment after the signal.
+func rmdir(d string, leaf bool) error {
+	delay := 5 * time.Millisecond
+	for i := 0; ; i++ {
+		err := unix.Rmdir(d)
+		if err != unix.EBUSY || !leaf || i == 5 {
+			return err
+		}
+		time.Sleep(delay)
+		delay *= 2
+	}
+}
+
+// write puts one value into one cgroup file, as the kernel wants it: a single write(2) of
+// the whole value (the parsers take one value per write, so no buffering).
+func (b *base) write(dir, file, val string) error {
+	p := dir + "/" + file
+	t0 := time.Now()
+	err := writeFile(p, val)
+	b.rec.Step("cgroup.write", fmt.Sprintf("%s=%s in %s", file, val, dir), err, time.Since(t0))
+	if err != nil {
+		return fmt.Errorf("write %q to %s: %w", val, p, err)
+	}
+	return nil
+}
+
+func writeFile(p, val string) error {
+	fd, err := unix.Open(p, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	_, err = unix.Write(fd, []byte(val))
+	return err
+}
+
+// step records one library call that hides its individual writes.
+func (b *base) step(op, args string, t0 time.Time, err error) {
+	b.rec.Step(op, args, err, time.Since(t0))
+}
+
+func exists(p string) bool {
+	return unix.Access(p, unix.F_OK) == nil
+}
+
+func readString(p string) (string, error) {
+	data, err := os.ReadFile(p)
+	return strings.TrimSpace(string(data)), err
+}
+
+// checkWrites verifies, before anything is written, that every file the spec needs exists,
+// so that a spec asking for something the host lacks fails cleanly instead of half-applied.
+// dirOf returns the cgroup directory holding a controller's files, "" if the host lacks it.
+func checkWrites(ws []write, dirOf func(ctrl string) string) error {
+	for _, w := range ws {
+		d := dirOf(w.ctrl)
+		if d != "" && (exists(filepath.Join(d, w.file)) || (w.alt != "" && exists(filepath.Join(d, w.alt)))) {
+			continue
+		}
+		if w.optional {
+			continue
+		}
+		if d == "" {
+			return fmt.Errorf("%s: the %s controller is not available on this host: %w", w.field, w.ctrl, errors.ErrUnsupported)
+		}
+		return fmt.Errorf("%s: %s is not available on this host (no such file in %s): %w", w.field, w.file, d, errors.ErrUnsupported)
+	}
+	return nil
+}
+
+// applyWrites writes ws in order, using a write's alternative file when the first is absent.
+func (b *base) applyWrites(ws []write, dirOf func(ctrl string) string) error {
+	for _, w := range ws {
+		d := dirOf(w.ctrl)
+		if d == "" {
+			continue // optional, and the host lacks the controller
+		}
+		file, val := w.file, w.value
+		if !exists(filepath.Join(d, file)) {
+			if w.alt == "" || !exists(filepath.Join(d, w.alt)) {
+				continue // optional and absent: checkWrites let it through
+			}
+			file, val = w.alt, w.altValue
+		}
+		if err := b.write(d, file, val); err != nil {
+			return fmt.Errorf("%s: %w", w.field, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,227 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/containerd/cgroups/v3/cgroup1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// v1Manager drives one cgroup on a v1 or hybrid host: a directory of the same name in every
+// v1 hierarchy, and in hybrid mode one more in the cgroup2 mount, which the process joins
+// but which carries no limits (like runc: the controllers live in v1).
+type v1Manager struct {
+	*base
+	cg         cgroup1.Cgroup // nil when Load found the cgroup gone
+	unifiedDir string         // hybrid only
+}
+
+func newV1(b *base, r *specs.LinuxResources) (_ Manager, err error) {
+	ws, err := v1Writes(r) // translate first: a spec we cannot honour costs no mkdir
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, b.Delete())
+		}
+	}()
+	for _, mnt := range b.lay.mounts() {
+		if err := b.mkdirAll(mnt); err != nil {
+			return nil, err
+		}
+	}
+	if err := inheritCpuset(b); err != nil {
+		return nil, err
+	}
+	mg, err := loadV1(b)
+	if err != nil {
+		return nil, err
+	}
+	m := mg.(*v1Manager)
+	if m.cg == nil {
+		return nil, fmt.Errorf("load %s right after mkdir: %w", b.path, unix.ENOENT)
+	}
+	if err := m.set(ws); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func loadV1(b *base) (Manager, error) {
+	m := &v1Manager{base: b}
+	if b.lay.unified != "" {
+		m.unifiedDir = b.lay.unified + b.path
+	}
+	t0 := time.Now()
+	cg, err := cgroup1.Load(cgroup1.StaticPath(b.path), cgroup1.WithHierarchy(v1Hierarchy(b.lay)))
+	b.step("cgroup.load", b.path, t0, err)
+	switch {
+	case errors.Is(err, cgroup1.ErrCgroupDeleted):
+	case err != nil:
+		return nil, fmt.Errorf("load %s: %w", b.path, err)
+	default:
+		m.cg = cg
+	}
+	return m, nil
+}
+
+func (m *v1Manager) dirOf(ctrl string) string {
+	mnt, ok := m.lay.v1[ctrl]
+	if !ok {
+		return ""
+	}
+	return mnt + m.path
+}
+
+func (m *v1Manager) Set(r *specs.LinuxResources) error {
+	ws, err := v1Writes(r)
+	if err != nil {
+		return err
+	}
+	return m.set(ws)
+}
+
+func (m *v1Manager) set(ws []write) error {
+	if err := checkWrites(ws, m.dirOf); err != nil {
+		return err
+	}
+	m.orderMemory(ws)
+	return m.applyWrites(ws, m.dirOf)
+}
+
+// orderMemory writes memsw before the memory limit when the new limit would exceed the
+// current memsw limit: the kernel keeps memory.limit <= memory.memsw.limit at every step
+// and answers EINVAL otherwise.
+func (m *v1Manager) orderMemory(ws []write) {
+	i := slices.IndexFunc(ws, func(w write) bool { return w.file == "memory.limit_in_bytes" })
+	j := slices.IndexFunc(ws, func(w write) bool { return w.file == "memory.memsw.limit_in_bytes" })
+	if i < 0 || j < 0 {
+		return
+	}
+	cur, err := readString(m.dirOf("memory") + "/memory.memsw.limit_in_bytes")
+	if err != nil {
+		return
+	}
+	if limitValue(ws[i].value) > limitValue(cur) {
+		ws[i], ws[j] = ws[j], ws[i]
+	}
+}
+
+func limitValue(s string) int64 {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		return math.MaxInt64
+	}
+	return v
+}
+
+func (m *v1Manager) Apply(pid int) error {
+	if m.cg == nil {
+		return m.gone()
+	}
+	t0 := time.Now()
+	err := m.cg.AddProc(uint64(pid))
+	m.step("cgroup.write", fmt.Sprintf("cgroup.procs=%d in %s (%d v1 hierarchies)", pid, m.path, len(m.cg.Subsystems())), t0, err)
+	if err != nil {
+		return fmt.Errorf("add pid %d to %s: %w", pid, m.path, err)
+	}
+	if m.unifiedDir != "" {
+		return m.writeProcs(m.unifiedDir, pid)
+	}
+	return nil
+}
+
+func (m *v1Manager) Stats() (*Stats, error) {
+	if m.cg == nil {
+		return nil, m.gone()
+	}
+	st, err := m.cg.Stat(cgroup1.IgnoreNotExist)
+	if err != nil {
+		return nil, fmt.Errorf("stats of %s: %w", m.path, err)
+	}
+	return statsV1(st), nil
+}
+
+func (m *v1Manager) Freeze() error { return m.freezer("cgroup.freeze", true) }
+func (m *v1Manager) Thaw() error   { return m.freezer("cgroup.thaw", false) }
+
+// freezer writes FROZEN or THAWED to freezer.state and waits until the kernel reports that
+// state (FREEZING means some tasks are not stopped yet).
+func (m *v1Manager) freezer(op string, freeze bool) error {
+	if m.cg == nil {
+		return m.gone()
+	}
+	t0 := time.Now()
+	var err error
+	if freeze {
+		err = m.cg.Freeze()
+	} else {
+		err = m.cg.Thaw()
+	}
+	m.step(op, "freezer.state in "+m.dirOf("freezer"), t0, err)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", strings.TrimPrefix(op, "cgroup."), m.path, err)
+	}
+	return nil
+}
+
+func (m *v1Manager) Frozen() (bool, error) {
+	if m.cg == nil {
+		return false, m.gone()
+	}
+	return m.cg.State() == cgroup1.Frozen, nil
+}
+
+// Procs reads cgroup.procs in one hierarchy, recursively; every hierarchy holds the same
+// processes unless someone moved one by hand.
+func (m *v1Manager) Procs() ([]int, error) {
+	if m.cg == nil {
+		return nil, m.gone()
+	}
+	var names []cgroup1.Name
+	for _, s := range m.cg.Subsystems() {
+		names = append(names, s.Name())
+	}
+	if len(names) == 0 {
+		return nil, m.gone()
+	}
+	name := names[0]
+	for _, pref := range []cgroup1.Name{cgroup1.Pids, cgroup1.Freezer, cgroup1.Memory} {
+		if slices.Contains(names, pref) {
+			name = pref
+			break
+		}
+	}
+	ps, err := m.cg.Processes(name, true)
+	if err != nil {
+		return nil, fmt.Errorf("procs of %s: %w", m.path, err)
+	}
+	pids := make([]int, 0, len(ps))
+	for _, p := range ps {
+		pids = append(pids, p.Pid)
+	}
+	slices.Sort(pids)
+	return slices.Compact(pids), nil
+}
+
+// Kill uses cgroup.kill (Linux 5.14) of the hybrid cgroup2 directory for SIGKILL when there
+// is one: the kernel then kills every member atomically, forks included. Otherwise it
+// freezes, signals each pid, and thaws, as runc does, so nothing forks in between.
+func (m *v1Manager) Kill(sig unix.Signal) error {
+	if m.cg == nil {
+		return m.gone()
+	}
+	if sig == unix.SIGKILL && m.unifiedDir != "" && exists(m.unifiedDir+"/cgroup.kill") {
+		return m.write(m.unifiedDir, "cgroup.kill", "1")
+	}
+	_, hasFreezer := m.lay.v1["freezer"]
+	return m.signalAll(sig, hasFreezer, m)
+}

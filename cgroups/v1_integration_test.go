@@ -1,0 +1,70 @@
+//go:build integration
+
+package cgroups
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+func TestIntegrationMemorySwapUpdateV1(t *testing.T) {
+	lay := host(t)
+	if lay.mode == "v2" {
+		t.Skip("memory.memsw.* is cgroup v1; v2 swap is covered by TestV2Writes")
+	}
+	if !exists(lay.v1["memory"] + "/memory.memsw.limit_in_bytes") {
+		t.Skip("kernel without swap accounting: no memory.memsw.limit_in_bytes")
+	}
+	path := testParent(t, lay) + "/swap"
+	mem := func(l, s int64) *specs.LinuxResources {
+		return &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p(l), Swap: p(s)}}
+	}
+	m, err := New(path, mem(64<<20, 128<<20), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Delete() })
+	for _, r := range []*specs.LinuxResources{mem(256<<20, 512<<20), mem(32<<20, 64<<20)} { // up needs memsw first, down limit first
+		if err := m.Set(r); err != nil {
+			t.Fatal(err)
+		}
+		dir := lay.v1["memory"] + path
+		if l, s := readCg(t, dir, "memory.limit_in_bytes"), readCg(t, dir, "memory.memsw.limit_in_bytes"); l != strconv.FormatInt(*r.Memory.Limit, 10) || s != strconv.FormatInt(*r.Memory.Swap, 10) {
+			t.Errorf("limit, memsw = %s, %s; want %d, %d", l, s, *r.Memory.Limit, *r.Memory.Swap)
+		}
+	}
+}
+
+// A new v1 cpuset cgroup must inherit cpus and mems, or no process can join it.
+func TestIntegrationCpusetInheritV1(t *testing.T) {
+	lay := host(t)
+	if _, ok := lay.v1["cpuset"]; !ok {
+		t.Skip("no v1 cpuset hierarchy on this host")
+	}
+	parent := testParent(t, lay)
+	m, err := New(parent+"/cs", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Delete() })
+	root := lay.v1["cpuset"]
+	for _, d := range []string{root + parent, root + parent + "/cs"} {
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			if got, want := readCg(t, d, f), readCg(t, root, f); got != want {
+				t.Errorf("%s/%s = %q, want the root's %q", d, f, got, want)
+			}
+		}
+	}
+	pr := startHeld(t, "exec sleep 1000")
+	if err := m.Apply(pr.cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Kill(unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = pr.wait(t, 5*time.Second)
+}
