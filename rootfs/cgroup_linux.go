@@ -1,0 +1,83 @@
+package rootfs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// mountCgroup gives the container a view of its own cgroup at m.Destination. On a
+// cgroup v2 host that is a fresh cgroup2 mount: inside a cgroup namespace its root is
+// the container's cgroup. On a v1 host it is a tmpfs with one directory per hierarchy,
+// as runc does.
+func mountCgroup(s sys, r *root, m MountStep) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		v2 := m
+		v2.Type, v2.Cgroup = "cgroup2", false
+		return mountFS(s, r, v2)
+	}
+	return mountCgroupV1(s, r, m)
+}
+
+// mountCgroupV1 mounts a tmpfs, then under it each v1 hierarchy: bound from the host's
+// directory of our own cgroup (so the container cannot see or touch its siblings), or,
+// in a cgroup namespace, mounted fresh, which shows the same subtree.
+func mountCgroupV1(s sys, r *root, m MountStep) error {
+	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	procCgroup, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return err
+	}
+	hs, err := v1Hierarchies(string(mountinfo), string(procCgroup))
+	if err != nil {
+		return err
+	}
+	const tmpfsFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	tmpfs := MountStep{Source: "tmpfs", Destination: m.Destination, Type: "tmpfs", Flags: tmpfsFlags, Data: "mode=755"}
+	if err := mountFS(s, r, tmpfs); err != nil {
+		return err
+	}
+	flags := m.Flags &^ unix.MS_REMOUNT
+	for _, h := range hs {
+		base := filepath.Base(h.mountpoint)
+		dst := filepath.Join(m.Destination, base)
+		if m.CgroupNS {
+			sub := MountStep{Source: "cgroup", Destination: dst, Type: "cgroup", Flags: flags, Data: strings.Join(h.subsystems, ",")}
+			err = mountFS(s, r, sub)
+		} else {
+			var src string
+			if src, err = h.dir(); err != nil {
+				return err
+			}
+			sub := MountStep{Source: src, Destination: dst, Bind: true, Flags: flags | unix.MS_BIND | unix.MS_REC}
+			if flags != 0 {
+				sub.Remount = flags | unix.MS_BIND | unix.MS_REMOUNT
+			}
+			err = bind(s, r, sub)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", dst, err)
+		}
+		// A co-mounted hierarchy ("cpu,cpuacct") is also reachable by each name.
+		for _, sub := range h.subsystems {
+			name := strings.TrimPrefix(sub, "name=")
+			if name != base && !strings.Contains(name, "/") {
+				l := Symlink{Target: base, Path: filepath.Join(m.Destination, name)}
+				if err := createSymlink(s, r, l); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if m.Flags&unix.MS_RDONLY == 0 {
+		return nil
+	}
+	return reopenMount(s, r, m.Destination, "", "", tmpfsFlags|unix.MS_REMOUNT|unix.MS_RDONLY, "mode=755")
+}

@@ -1,0 +1,178 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
+	"golang.org/x/sys/unix"
+)
+
+// root resolves container paths inside the rootfs the way the kernel's
+// openat2(RESOLVE_IN_ROOT) does: "..", and symlinks, absolute or not, stop at the root.
+// Mounts then go onto the opened file through its /proc/self/fd/N magic link, so the
+// path cannot be swapped for a symlink between the check and the mount (CVE-2021-30465).
+type root struct {
+	dir  *os.File // O_PATH handle on the root directory
+	path string   // where dir really is, as this process sees it
+	fdOK bool     // /proc is a real procfs, so /proc/self/fd/N names a file safely
+}
+
+func openRoot(path string) (*root, error) {
+	dir, err := os.OpenFile(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	real, err := procfs.ProcSelfFdReadlink(dir)
+	if err != nil {
+		_ = dir.Close()
+		return nil, fmt.Errorf("readlink %s: %w", path, err)
+	}
+	return &root{dir: dir, path: real, fdOK: CheckProcfs("/proc") == nil}, nil
+}
+
+func (r *root) close() { _ = r.dir.Close() }
+
+// host is dst as a path in this process's view, for records and messages.
+func (r *root) host(dst string) string { return filepath.Join(r.path, dst) }
+
+// target names an opened file for mount(2).
+func (r *root) target(f *os.File, dst string) string {
+	if r.fdOK {
+		return fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+	}
+	return r.host(dst) // after pivot_root without a /proc: "/" is the container's root
+}
+
+// open resolves dst inside the root. With exact, no symlink may take part in the lookup.
+func (r *root) open(dst string, exact bool) (*os.File, error) {
+	f, err := pathrs.OpenatInRoot(r.dir, dst)
+	if err != nil {
+		return nil, err
+	}
+	got, err := procfs.ProcSelfFdReadlink(f)
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("readlink %s: %w", dst, err)
+	}
+	if !within(got, r.path) {
+		_ = f.Close()
+		return nil, fmt.Errorf("%s resolves to %s, outside the rootfs: %w", dst, got, ErrUnsafePath)
+	}
+	if exact && got != r.host(dst) {
+		_ = f.Close()
+		return nil, fmt.Errorf("%s resolves to %s through a symlink: %w", dst, strings.TrimPrefix(got, r.path), ErrUnsafePath)
+	}
+	return f, nil
+}
+
+// mkdirAll opens directory dst, creating it and its parents inside the root if missing.
+func (r *root) mkdirAll(s sys, dst string, exact bool) (*os.File, error) {
+	f, err := r.open(dst, exact)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return f, err
+	}
+	start := time.Now()
+	f, err = pathrs.MkdirAllHandle(r.dir, dst, 0o755)
+	s.mkdir(r.host(dst), err, time.Since(start))
+	if err != nil {
+		// A dangling symlink on the way ends here too (ENOTDIR): we do not create
+		// the directory it points at.
+		return nil, fmt.Errorf("create %s in rootfs: %w", dst, err)
+	}
+	_ = f.Close()
+	return r.open(dst, exact)
+}
+
+// createFile opens file dst, creating an empty one if missing: a bind mount of a file
+// needs a file to land on.
+func (r *root) createFile(s sys, dst string) (*os.File, error) {
+	f, err := r.open(dst, false)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return f, err
+	}
+	parent, err := r.mkdirAll(s, filepath.Dir(dst), false)
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	start := time.Now()
+	// O_NOFOLLOW|O_EXCL: never create through a symlink planted at dst.
+	fd, err := unix.Openat(int(parent.Fd()), filepath.Base(dst), unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0o644)
+	s.rec.Step("touch", r.host(dst), err, time.Since(start))
+	if err != nil {
+		return nil, err
+	}
+	_ = unix.Close(fd)
+	return r.open(dst, false)
+}
+
+// noSymlink refuses dst if its last component is a symlink: proc and sysfs must land on
+// a real directory, or a bundle could point /proc somewhere a later write would hurt.
+func (r *root) noSymlink(dst string) error {
+	parent, err := r.open(filepath.Dir(dst), true)
+	if err != nil {
+		return err
+	}
+	defer parent.Close()
+	var st unix.Stat_t
+	err = unix.Fstatat(int(parent.Fd()), filepath.Base(dst), &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return fmt.Errorf("%s is a symlink in the rootfs: %w", dst, ErrUnsafePath)
+	}
+	if err != nil && !errors.Is(err, unix.ENOENT) {
+		return err
+	}
+	return nil
+}
+
+// stNoSymfollow is statfs(2)'s ST_NOSYMFOLLOW (Linux 5.10), missing from x/sys.
+const stNoSymfollow = 0x2000
+
+func within(path, dir string) bool {
+	return dir == "/" || path == dir || strings.HasPrefix(path, dir+"/")
+}
+
+// CheckProcfs makes sure path is a real procfs: statfs(2) reports PROC_SUPER_MAGIC. Call it
+// before writing through a /proc the container could have influenced (sysctls, LSM labels).
+func CheckProcfs(path string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", path, err)
+	}
+	if st.Type != unix.PROC_SUPER_MAGIC {
+		return fmt.Errorf("%s is not procfs (magic %#x): %w", path, st.Type, ErrUnsafePath)
+	}
+	return nil
+}
+
+// mountFlags reads the MS_* flags a mount already has. A remount must repeat the ones
+// the kernel locked (a user namespace cannot clear nosuid, nodev, noexec or the atime
+// mode it inherited), or it fails with EPERM.
+func mountFlags(f *os.File) (uintptr, error) {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+		return 0, err
+	}
+	var flags uintptr
+	for st2ms, ms := range map[int64]uintptr{
+		unix.ST_RDONLY: unix.MS_RDONLY, unix.ST_NOSUID: unix.MS_NOSUID, unix.ST_NODEV: unix.MS_NODEV,
+		unix.ST_NOEXEC: unix.MS_NOEXEC, unix.ST_NOATIME: unix.MS_NOATIME,
+		unix.ST_NODIRATIME: unix.MS_NODIRATIME, unix.ST_RELATIME: unix.MS_RELATIME,
+		stNoSymfollow: unix.MS_NOSYMFOLLOW,
+	} {
+		if st.Flags&st2ms != 0 {
+			flags |= ms
+		}
+	}
+	if flags&(unix.MS_NOATIME|unix.MS_RELATIME) == 0 {
+		flags |= unix.MS_STRICTATIME
+	}
+	return flags, nil
+}
