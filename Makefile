@@ -1,0 +1,54 @@
+# hull — see `make help`.
+GO      ?= go
+BIN     := bin/hull
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+# Debian packages the tests, the demo and the benchmarks use.
+APT_PKGS := busybox-static runc crun hyperfine gcc make util-linux iproute2
+
+.PHONY: build stub test test-integration conformance bench lint vmtest tour clean help deps demo check
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
+
+build: ## build bin/hull (static, no cgo)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hull
+
+stub: ## rebuild runtime/stub/stub.bin from its C source (needs gcc)
+	sh runtime/stub/build.sh
+
+deps: ## install the Debian packages hull's demo and tests use (root)
+	@if ! dpkg -s $(APT_PKGS) >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS) >/dev/null; fi
+
+demo: deps build ## build a busybox bundle and run a container in it with hull's defaults (root)
+	sh test/demo.sh $(abspath $(BIN))
+
+test: ## unit tests: no root needed
+	$(GO) test ./...
+
+test-integration: build ## root tests: every package's integration tests and the end-to-end suite
+	$(GO) test -tags integration -p 1 -count=1 ./...
+
+conformance: build ## the OCI runtime-tools validation suite against hull (root)
+	bash test/conformance/run.sh $(abspath $(BIN))
+
+check: deps lint test test-integration conformance ## everything CI runs (root)
+
+bench: deps build ## hull vs runc vs crun, measured in one run (root)
+	bash test/bench/run.sh $(abspath $(BIN))
+
+lint: ## gofmt, go vet with and without the integration tag
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+
+vmtest: ## the integration suite in a cgroup v2 VM (not built yet: issue 8)
+	@echo "make vmtest: the VM lane is not built yet (issue 8)"; exit 1
+
+tour: ## print the guided tour: each package's doc in tour order
+	@for p in namespaces cgroups rootfs netns runtime runtime/stub runtime/seccomp runtime/caps supervisor; do \
+		[ -f $$p/doc.go ] || continue; echo "==== $$p"; $(GO) doc ./$$p | sed -n '/^package/,/^func\|^type\|^const\|^var/p' | grep -v '^func\|^type\|^const\|^var'; done
+
+clean: ## remove build output
+	rm -rf bin

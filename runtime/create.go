@@ -1,0 +1,244 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hullrt/hull/cgroups"
+	"github.com/hullrt/hull/namespaces"
+)
+
+// CreateOptions are create's flags (runc's names).
+type CreateOptions struct {
+	ID            string
+	Bundle        string
+	PidFile       string
+	ConsoleSocket string
+	NoPivot       bool
+}
+
+// Create makes a container and leaves it in "created": its init has set everything up and waits,
+// as the stub, for `start`. It returns only then, after writing the pid file. On any failure it
+// undoes everything it did: no state dir, cgroup or process is left behind.
+func (r *Runtime) Create(ctx context.Context, o CreateOptions) (err error) {
+	c, err := r.create(ctx, o)
+	if err != nil {
+		return err
+	}
+	c.release()
+	c.sp.conn.Close()
+	return nil
+}
+
+// creation is a container being made; release lets its spawner thread go once the init no
+// longer needs it (see spawn).
+type creation struct {
+	state   *State
+	release func()
+	sp      *spawned
+}
+
+func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err error) {
+	if err := checkID(o.ID); err != nil {
+		return nil, err
+	}
+	bundle, err := filepath.Abs(o.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	spec, err := loadSpec(bundle)
+	if err != nil {
+		return nil, err
+	}
+	rootfs, err := rootfsPath(bundle, spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(r.Root, 0o711); err != nil {
+		return nil, fmt.Errorf("state root: %w", err)
+	}
+	if err := os.Mkdir(r.dir(o.ID), 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container with id exists: %s", o.ID)
+		}
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+	undo = append(undo, func() { os.RemoveAll(r.dir(o.ID)) })
+
+	st := &State{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: spec, Created: time.Now().UTC()}
+	if err := r.makeFifo(st); err != nil {
+		return nil, err
+	}
+	st.CgroupPath = cgroupPath(o.ID, spec)
+	cg, err := cgroups.New(st.CgroupPath, deviceResources(spec.Linux), r)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", st.CgroupPath, err)
+	}
+	st.CgroupCreated = cg.Created()
+	undo = append(undo, func() { _ = cg.Delete() })
+
+	sp, err := r.spawn(ctx, spec, o)
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, sp.kill)
+	st.Pid = sp.pid
+	if err := r.step("cgroup.apply", fmt.Sprintf("pid %d → %s", sp.pid, st.CgroupPath), func() error { return cg.Apply(sp.pid) }); err != nil {
+		return nil, fmt.Errorf("cgroup %s: add pid %d: %w", st.CgroupPath, sp.pid, err)
+	}
+	if p := spec.Process; p != nil && p.OOMScoreAdj != nil {
+		adj := strconv.Itoa(*p.OOMScoreAdj)
+		if err := r.step("write", fmt.Sprintf("%s > /proc/%d/oom_score_adj", adj, sp.pid), func() error {
+			return os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", sp.pid), []byte(adj), 0)
+		}); err != nil {
+			return nil, fmt.Errorf("set oom_score_adj: %w", err)
+		}
+	}
+	b := bootstrap{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Pid: sp.pid, Spec: spec, NoPivot: o.NoPivot,
+		Debug: r.Log.Enabled(ctx, -4), Fifo: r.fifo(o.ID), Console: o.ConsoleSocket != "",
+		InUserNS: namespaces.Has(spec.Linux.Namespaces, specs.UserNamespace)}
+	if err := r.converse(ctx, sp, b, st); err != nil {
+		return nil, err
+	}
+	if st.PidStart, _, err = procStart(sp.pid); err != nil {
+		return nil, fmt.Errorf("container init exited during create: %w", err)
+	}
+	mustMove(Creating, Created)
+	if err := r.save(st); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, sp.pid); err != nil {
+			return nil, err
+		}
+	}
+	return &creation{state: st, release: sp.release, sp: sp}, nil
+}
+
+// makeFifo creates the exec fifo that separates "created" from "running". Its owner is the
+// container's root, because the stub opens it for writing after entering a user namespace.
+func (r *Runtime) makeFifo(st *State) error {
+	path := r.fifo(st.ID)
+	if err := r.step("mkfifo", path, func() error { return unix.Mkfifo(path, 0o622) }); err != nil {
+		return fmt.Errorf("exec fifo: %w", err)
+	}
+	uid, gid := hostRoot(st.Spec.Linux)
+	if err := os.Chown(path, uid, gid); err != nil {
+		return fmt.Errorf("exec fifo: %w", err)
+	}
+	return nil
+}
+
+// hostRoot is the host uid/gid that the container's uid/gid 0 maps to.
+func hostRoot(l *specs.Linux) (int, int) {
+	uid, gid := 0, 0
+	for _, m := range l.UIDMappings {
+		if m.ContainerID == 0 {
+			uid = int(m.HostID)
+		}
+	}
+	for _, m := range l.GIDMappings {
+		if m.ContainerID == 0 {
+			gid = int(m.HostID)
+		}
+	}
+	return uid, gid
+}
+
+// cgroupPath is linux.cgroupsPath as given when absolute; relative paths are placed under
+// /hull, and an empty one becomes /hull/<id>. Never relative to our own cgroup: the caller's
+// cgroup may belong to someone else.
+func cgroupPath(id string, s *specs.Spec) string {
+	p := s.Linux.CgroupsPath
+	switch {
+	case p == "":
+		return "/hull/" + id
+	case filepath.IsAbs(p):
+		return filepath.Clean(p)
+	default:
+		return filepath.Join("/hull", p)
+	}
+}
+
+// converse runs the parent's half of the protocol drawn in doc.go.
+func (r *Runtime) converse(ctx context.Context, sp *spawned, b bootstrap, st *State) error {
+	ch := newChannel(sp.conn)
+	if err := ch.send(b); err != nil {
+		return r.initFailure(sp, err)
+	}
+	ready := false
+	for {
+		var m message
+		err := ch.recv(&m)
+		if err == io.EOF {
+			if ready {
+				return nil
+			}
+			return r.initFailure(sp, errors.New("container init exited during setup"))
+		}
+		if err != nil {
+			return fmt.Errorf("read from init: %w", err)
+		}
+		switch m.Type {
+		case msgStep:
+			var serr error
+			if m.Error != "" {
+				serr = errors.New(m.Error)
+			}
+			r.Step(m.Op, m.Args, serr, m.Took)
+		case msgHooks:
+			hooks := st.Spec.Hooks
+			state := st.OCIState(Creating)
+			state.Pid = sp.pid
+			//nolint:staticcheck // Prestart is deprecated but Docker's networking depends on it.
+			if err := runHooks(ctx, r, "prestart", hooks.Prestart, state); err != nil {
+				return err
+			}
+			if err := runHooks(ctx, r, "createRuntime", hooks.CreateRuntime, state); err != nil {
+				return err
+			}
+			if err := ch.send(message{Type: msgHooksDone}); err != nil {
+				return err
+			}
+		case msgReady:
+			ready = true
+		case msgError:
+			return errors.New(m.Error)
+		default:
+			return fmt.Errorf("unexpected message %q from init", m.Type)
+		}
+	}
+}
+
+// initFailure explains an init that went away: its exit status says more than a broken pipe.
+func (r *Runtime) initFailure(sp *spawned, err error) error {
+	if ws, werr := sp.wait(); werr == nil {
+		return fmt.Errorf("%w (%s)", err, ws)
+	}
+	return err
+}
+
+func writePidFile(path string, pid int) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("pid file: %w", err)
+	}
+	return writeFileAtomic(abs, []byte(strconv.Itoa(pid)), 0o644)
+}

@@ -1,0 +1,239 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	goruntime "runtime"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hullrt/hull/namespaces"
+	"github.com/hullrt/hull/rootfs"
+)
+
+// Init is the container side: `hull init`, born by create's clone inside the new namespaces.
+// It never returns on success: it becomes the stub. It reports failures to the parent, which
+// prints them; the exit code only matters when the parent is already gone.
+func Init() int {
+	// Every namespace-sensitive call below must come from one thread, and the final execveat too.
+	goruntime.LockOSThread()
+	f := os.NewFile(3, "sync")
+	conn, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hull init: sync socket:", err)
+		return 1
+	}
+	ch := newChannel(conn)
+	var b bootstrap
+	if err := ch.recv(&b); err != nil {
+		fmt.Fprintln(os.Stderr, "hull init: read bootstrap:", err)
+		return 1
+	}
+	in := &initProc{b: b, ch: ch, conn: conn, rec: remoteRecorder{ch: ch, enabled: b.Debug}}
+	err = in.run()
+	_ = ch.send(message{Type: msgError, Error: err.Error()})
+	return 1
+}
+
+type initProc struct {
+	b    bootstrap
+	ch   *channel
+	conn net.Conn
+	rec  remoteRecorder
+}
+
+// detach tells the parent the container is created and lets it go: "ready", then closing the
+// sync socket, whose EOF is what create waits for. Nothing may be sent after it.
+func (in *initProc) detach() error {
+	// The init must outlive create's thread; PR_SET_PDEATHSIG guarded only the setup.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear parent-death signal: %w", err)
+	}
+	if err := in.ch.send(message{Type: msgReady}); err != nil {
+		return err
+	}
+	in.rec.enabled = false
+	return in.conn.Close()
+}
+
+func (in *initProc) run() error {
+	s, l := in.b.Spec, in.b.Spec.Linux
+	// No fd of the host may reach the container (CVE-2024-21626): everything above stdio is
+	// closed at exec, and the fds hull itself passes on are opened after this.
+	if err := closeExecFrom(3); err != nil {
+		return err
+	}
+	if namespaces.IsNew(l.Namespaces, specs.CgroupNamespace) {
+		// Only now: the parent put us in our cgroup before sending the bootstrap, so the new
+		// cgroup namespace is rooted at the container's own cgroup.
+		if err := in.rec.step("unshare", "CLONE_NEWCGROUP", func() error { return unix.Unshare(unix.CLONE_NEWCGROUP) }); err != nil {
+			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
+	if !namespaces.Has(l.Namespaces, specs.MountNamespace) {
+		return in.runWithoutMountNS()
+	}
+	plan, err := rootfs.NewPlan(s, in.b.Rootfs, rootfs.Options{NoPivot: in.b.NoPivot, InUserNS: in.b.InUserNS,
+		// In its own cgroup namespace (made above, or joined), the init sees its cgroup as "/":
+		// cgroup v1 hierarchies must be mounted fresh, not bound from the host's root.
+		CgroupNS: namespaces.Has(l.Namespaces, specs.CgroupNamespace)})
+	if err != nil {
+		return fmt.Errorf("rootfs: %w", err)
+	}
+	if err := plan.Mount(in.rec); err != nil {
+		return fmt.Errorf("rootfs: %w", err)
+	}
+	if err := in.setHostname(); err != nil {
+		return err
+	}
+	// The fifo lives on the host: take hold of it before pivot_root hides the host.
+	fifo, err := in.openFifo()
+	if err != nil {
+		return err
+	}
+	if err := in.hooksAtCreate(); err != nil {
+		return err
+	}
+	if err := plan.Pivot(in.rec); err != nil {
+		return fmt.Errorf("rootfs: %w", err)
+	}
+	if err := in.sysctls(); err != nil {
+		return err
+	}
+	if err := plan.Finish(in.rec); err != nil {
+		return fmt.Errorf("rootfs: %w", err)
+	}
+	if s.Process == nil {
+		// Allowed at create; `start` refuses it. Wait here until deleted.
+		return in.waitForever(fifo)
+	}
+	return in.execProcess(fifo)
+}
+
+// runWithoutMountNS serves a spec that shares the host's mount namespace: mounting there would
+// change the host, and pivot_root would move the host's root, so the rootfs is entered with
+// chroot(2) alone and the spec's mounts are not made (runc behaves the same way).
+func (in *initProc) runWithoutMountNS() error {
+	if err := in.setHostname(); err != nil {
+		return err
+	}
+	fifo, err := in.openFifo()
+	if err != nil {
+		return err
+	}
+	if err := in.hooksAtCreate(); err != nil {
+		return err
+	}
+	if err := in.rec.step("chroot", in.b.Rootfs, func() error { return unix.Chroot(in.b.Rootfs) }); err != nil {
+		return fmt.Errorf("chroot %s: %w", in.b.Rootfs, err)
+	}
+	if in.b.Spec.Process == nil {
+		return in.waitForever(fifo)
+	}
+	return in.execProcess(fifo)
+}
+
+// hooksAtCreate asks the parent to run prestart/createRuntime hooks (in the runtime namespace),
+// then runs createContainer hooks here, in the container's namespaces, before pivot_root.
+func (in *initProc) hooksAtCreate() error {
+	h := in.b.Spec.Hooks
+	if h == nil {
+		return nil
+	}
+	//nolint:staticcheck // Prestart is deprecated but Docker relies on it.
+	if len(h.Prestart)+len(h.CreateRuntime) > 0 {
+		if err := in.ch.send(message{Type: msgHooks}); err != nil {
+			return err
+		}
+		var m message
+		if err := in.ch.recv(&m); err != nil {
+			return fmt.Errorf("wait for hooks: %w", err)
+		}
+		if m.Type != msgHooksDone {
+			return fmt.Errorf("unexpected message %q while waiting for hooks", m.Type)
+		}
+	}
+	return runHooks(context.Background(), in.rec, "createContainer", h.CreateContainer, in.state(Creating))
+}
+
+func (in *initProc) state(st Status) specs.State {
+	s := (&State{ID: in.b.ID, Bundle: in.b.Bundle, Spec: in.b.Spec, Pid: in.b.Pid}).OCIState(st)
+	return s
+}
+
+func (in *initProc) setHostname() error {
+	s := in.b.Spec
+	if s.Hostname != "" {
+		if err := in.rec.step("sethostname", s.Hostname, func() error { return unix.Sethostname([]byte(s.Hostname)) }); err != nil {
+			return fmt.Errorf("set hostname: %w", err)
+		}
+	}
+	if s.Domainname != "" {
+		if err := in.rec.step("setdomainname", s.Domainname, func() error { return unix.Setdomainname([]byte(s.Domainname)) }); err != nil {
+			return fmt.Errorf("set domainname: %w", err)
+		}
+	}
+	return nil
+}
+
+// openFifo opens the exec fifo with O_PATH: it holds the inode without opening the pipe, which
+// would block. The stub reopens it for writing through /proc/self/fd when it is time to wait.
+func (in *initProc) openFifo() (int, error) {
+	var fd int
+	err := in.rec.step("open", in.b.Fifo+" O_PATH", func() (err error) {
+		fd, err = unix.Open(in.b.Fifo, unix.O_PATH|unix.O_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		return -1, fmt.Errorf("open exec fifo: %w", err)
+	}
+	return fd, nil
+}
+
+// sysctls writes linux.sysctl under the container's own /proc/sys, after pivot_root and before
+// readonlyPaths may make /proc/sys read-only.
+func (in *initProc) sysctls() error {
+	for k, v := range in.b.Spec.Linux.Sysctl {
+		if strings.Contains(k, "..") || strings.ContainsAny(k, "\x00") {
+			return fmt.Errorf("invalid sysctl %q", k)
+		}
+		path := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+		if err := in.rec.step("write", fmt.Sprintf("%s > %s", v, path), func() error {
+			return os.WriteFile(path, []byte(v), 0)
+		}); err != nil {
+			return fmt.Errorf("sysctl %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// waitForever is the init of a container without a process: it blocks on the fifo like the stub
+// would, and `start` refuses to open it.
+func (in *initProc) waitForever(fifo int) error {
+	if err := in.detach(); err != nil {
+		return err
+	}
+	for {
+		unix.Pause() // a blocking syscall, not a Go-level block: until delete kills us
+	}
+}
+
+// closeExecFrom marks every fd ≥ from close-on-exec.
+func closeExecFrom(from int) error {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list fds: %w", err)
+	}
+	for _, e := range ents {
+		var fd int
+		if _, err := fmt.Sscan(e.Name(), &fd); err == nil && fd >= from {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
+}

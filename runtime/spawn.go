@@ -1,0 +1,178 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	goruntime "runtime"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hullrt/hull/namespaces"
+)
+
+// spawned is the container's init as the parent holds it during create.
+type spawned struct {
+	pid     int
+	pidfd   int
+	conn    net.Conn
+	cmd     *exec.Cmd
+	release func() // lets the spawner thread go
+}
+
+// spawn clones `hull init` into the container's namespaces. Joining existing namespaces changes
+// the calling OS thread only, so it happens on a thread locked for this purpose, and the clone is
+// made from that same thread. The thread is kept until release: it is the init's parent in the
+// kernel's eyes, and PR_SET_PDEATHSIG fires when that thread ends.
+func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions) (sp *spawned, err error) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	parentEnd, childEnd := os.NewFile(uintptr(pair[0]), "sync"), os.NewFile(uintptr(pair[1]), "sync")
+	defer childEnd.Close()
+	conn, err := net.FileConn(parentEnd)
+	parentEnd.Close()
+	if err != nil {
+		return nil, fmt.Errorf("sync socket: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			conn.Close()
+		}
+	}()
+	extra := []*os.File{childEnd}
+	if o.ConsoleSocket != "" {
+		f, err := dialConsole(o.ConsoleSocket)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		extra = append(extra, f)
+	}
+
+	l := spec.Linux
+	pidfd := -1
+	cmd := &exec.Cmd{
+		Path: "/proc/self/exe", Args: []string{"hull", "init"}, Env: []string{},
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ExtraFiles: extra,
+		SysProcAttr: &syscall.SysProcAttr{
+			// cgroup: unshared by the init once it is in its cgroup; time: unshared here, see below.
+			Cloneflags: namespaces.CloneFlags(l.Namespaces) &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
+			Setsid:     true,
+			Pdeathsig:  syscall.SIGKILL, // if hull dies mid-create, the half-made init goes too
+			PidFD:      &pidfd,
+		},
+	}
+	if namespaces.IsNew(l.Namespaces, specs.UserNamespace) {
+		cmd.SysProcAttr.UidMappings = namespaces.IDMappings(l.UIDMappings)
+		cmd.SysProcAttr.GidMappings = namespaces.IDMappings(l.GIDMappings)
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+		// Our host uid stays ours across clone, and it may be unmapped in the new namespace (root
+		// mapping container 0 to host 100000): execve would then drop every capability. Becoming
+		// the namespace's root after the maps are written, as runc's nsexec does, keeps them.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+	}
+
+	started, release := make(chan error, 1), make(chan struct{})
+	go func() {
+		goruntime.LockOSThread()
+		tainted, err := r.enterNamespaces(l)
+		if err == nil {
+			err = r.step("clone", fmt.Sprintf("%s hull init", namespaces.Describe(cmd.SysProcAttr.Cloneflags)), cmd.Start)
+		}
+		started <- err
+		if err == nil {
+			<-release
+		}
+		if !tainted {
+			goruntime.UnlockOSThread()
+		} // a tainted thread is retired by Go when this goroutine returns
+	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("start container init: %w", err)
+	}
+	var once bool
+	sp = &spawned{pid: cmd.Process.Pid, pidfd: pidfd, conn: conn, cmd: cmd, release: func() {
+		if !once {
+			once = true
+			close(release)
+		}
+	}}
+	return sp, nil
+}
+
+// enterNamespaces joins the spec's existing namespaces and unshares a new time namespace on the
+// current (locked) thread. tainted says whether the thread was changed.
+func (r *Runtime) enterNamespaces(l *specs.Linux) (tainted bool, err error) {
+	for _, ns := range namespaces.ToJoin(l.Namespaces) {
+		tainted = true
+		if err := namespaces.Join(ns, r); err != nil {
+			return tainted, err
+		}
+	}
+	if namespaces.IsNew(l.Namespaces, specs.TimeNamespace) {
+		// Offsets can be written only before a process enters the namespace, so it is made here,
+		// for this thread's children, and the offsets written before the clone.
+		tainted = true
+		if err := r.step("unshare", "CLONE_NEWTIME", func() error { return unix.Unshare(unix.CLONE_NEWTIME) }); err != nil {
+			return tainted, fmt.Errorf("unshare time namespace: %w", err)
+		}
+		for clock, off := range l.TimeOffsets {
+			line := fmt.Sprintf("%s %d %d", clock, off.Secs, off.Nanosecs)
+			// timens_offsets exists only as /proc/<pid>/, and acts on that task's namespace for
+			// children: our thread's, reached through its tid (not /proc/self, the main thread's).
+			path := fmt.Sprintf("/proc/%d/timens_offsets", unix.Gettid())
+			if err := r.step("write", line+" > "+path, func() error {
+				return os.WriteFile(path, []byte(line), 0)
+			}); err != nil {
+				return tainted, fmt.Errorf("time offset %s: %w", clock, err)
+			}
+		}
+	}
+	return tainted, nil
+}
+
+// kill stops a half-made init and reaps it.
+func (sp *spawned) kill() {
+	if sp.pidfd >= 0 {
+		_ = unix.PidfdSendSignal(sp.pidfd, unix.SIGKILL, nil, 0)
+	} else {
+		_ = sp.cmd.Process.Kill()
+	}
+	_, _ = sp.wait()
+	sp.release()
+	sp.conn.Close()
+	if sp.pidfd >= 0 {
+		unix.Close(sp.pidfd)
+	}
+}
+
+// wait reaps the init (it is our child) and describes how it ended.
+func (sp *spawned) wait() (string, error) {
+	err := sp.cmd.Wait()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return "", err
+	}
+	return sp.cmd.ProcessState.String(), nil
+}
+
+// dialConsole connects to the --console-socket; the init sends the pty master through it.
+func dialConsole(path string) (*os.File, error) {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("console socket: %w", err)
+	}
+	defer c.Close()
+	f, err := c.(*net.UnixConn).File()
+	if err != nil {
+		return nil, fmt.Errorf("console socket: %w", err)
+	}
+	return f, nil
+}

@@ -1,0 +1,122 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrNotExist is returned for an unknown container id. Its text is what containerd's shim and
+// podman look for ("does not exist").
+var ErrNotExist = errors.New("does not exist")
+
+// validID is runc's rule for container ids: they become directory and cgroup names.
+var validID = regexp.MustCompile(`^[\w+\-.]+$`)
+
+func checkID(id string) error {
+	if id == "" {
+		return errors.New("container id cannot be empty")
+	}
+	if !validID.MatchString(id) || id == "." || id == ".." {
+		return fmt.Errorf("invalid container id %q", id)
+	}
+	return nil
+}
+
+func (r *Runtime) dir(id string) string       { return filepath.Join(r.Root, id) }
+func (r *Runtime) stateFile(id string) string { return filepath.Join(r.Root, id, "state.json") }
+func (r *Runtime) fifo(id string) string      { return filepath.Join(r.Root, id, "exec.fifo") }
+
+// load reads a container's state file.
+func (r *Runtime) load(id string) (*State, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(r.stateFile(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("container %q %w", id, ErrNotExist)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state of %s: %w", id, err)
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("parse state of %s: %w", id, err)
+	}
+	return &s, nil
+}
+
+// save writes the state file with write-temp, fsync, rename, so a crash leaves the old or the new.
+func (r *Runtime) save(s *State) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	return writeFileAtomic(r.stateFile(s.ID), b, 0o600)
+}
+
+func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if _, err = tmp.Write(b); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), mode)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// lock takes an exclusive flock on the container's directory, so that two hull commands
+// never change one container at once (say, start racing delete). Released by the returned func.
+func (r *Runtime) lock(id string) (func(), error) {
+	fd, err := unix.Open(r.dir(id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, fmt.Errorf("container %q %w", id, ErrNotExist)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open state dir of %s: %w", id, err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock %s: %w", id, err)
+	}
+	return func() { unix.Close(fd) }, nil
+}
+
+// ids lists the containers under the root.
+func (r *Runtime) ids() ([]string, error) {
+	ents, err := os.ReadDir(r.Root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", r.Root, err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && checkID(e.Name()) == nil {
+			if _, err := os.Stat(r.stateFile(e.Name())); err == nil {
+				out = append(out, e.Name())
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,218 @@
+//go:build integration
+
+package test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRunExitCodes(t *testing.T) {
+	x := newH(t, "/bin/true")
+	if r := x.runContainer("true"); r.code != 0 {
+		t.Fatalf("run /bin/true: exit %d, stderr %s", r.code, r.stderr)
+	}
+	x.spec.Process.Args = []string{"sh", "-c", "echo out; echo err >&2; exit 3"}
+	r := x.runContainer("three")
+	if r.code != 3 || r.stdout != "out\n" || r.stderr != "err\n" {
+		t.Fatalf("run exit 3: got code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestRunKilledFromOutside: `hull run` reports a process killed by SIGKILL as 137, like a shell.
+// (From inside, the kernel protects a pid namespace's init from SIGKILL.)
+func TestRunKilledFromOutside(t *testing.T) {
+	x := newH(t, "sleep", "1000")
+	x.writeSpec()
+	cmd := x.cmd("run", "--bundle", x.bundle, "victim")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for x.run("state", "victim").stdout == "" || x.state("victim")["status"] != "running" {
+		if time.Now().After(deadline) {
+			t.Fatal("container never ran")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	x.ok("kill", "victim", "SIGKILL")
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 137 {
+		t.Fatalf("run of a SIGKILLed process: exit %d (%v), want 137", code, err)
+	}
+}
+
+// TestLifecycle walks create → start → kill → delete and checks each state in between, the
+// pid file, and that the user's process runs only after start.
+func TestLifecycle(t *testing.T) {
+	x := newH(t, "sh", "-c", "echo started > /share/marker; exec sleep 1000")
+	share := x.hostDir("/share")
+	x.writeSpec()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	x.ok("create", "--bundle", x.bundle, "--pid-file", pidFile, "c1")
+
+	st := x.state("c1")
+	if st["status"] != "created" {
+		t.Fatalf("after create: status %v", st["status"])
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(string(b))
+	if float64(pid) != st["pid"] || pid <= 0 {
+		t.Fatalf("pid file %q, state pid %v", b, st["pid"])
+	}
+	if st["bundle"] != x.bundle || st["id"] != "c1" || st["ociVersion"] == "" {
+		t.Fatalf("state: %v", st)
+	}
+	// Until start, the user's process has not run, and the host's hull binary is not what runs.
+	if _, err := os.Stat(filepath.Join(share, "marker")); err == nil {
+		t.Fatal("the process ran before start")
+	}
+	if exe, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); !strings.Contains(exe, "memfd:") {
+		t.Fatalf("the waiting init runs %q, want a sealed memfd", exe)
+	}
+	x.ok("start", "c1")
+	if st := x.state("c1"); st["status"] != "running" {
+		t.Fatalf("after start: status %v", st["status"])
+	}
+	waitFile(t, filepath.Join(share, "marker"))
+	if r := x.run("start", "c1"); r.code == 0 {
+		t.Fatal("start of a running container succeeded")
+	}
+	if r := x.run("delete", "c1"); r.code == 0 || !strings.Contains(r.stderr, "not stopped") {
+		t.Fatalf("delete of a running container without --force: code %d stderr %q", r.code, r.stderr)
+	}
+	x.ok("kill", "c1", "KILL")
+	x.waitStopped("c1")
+	if st := x.state("c1"); st["pid"] != float64(0) {
+		t.Fatalf("stopped container reports pid %v", st["pid"])
+	}
+	if r := x.run("kill", "c1", "9"); r.code == 0 || !strings.Contains(r.stderr, "container not running") {
+		t.Fatalf("kill of a stopped container: code %d stderr %q", r.code, r.stderr)
+	}
+	x.ok("kill", "--all", "c1", "9") // containerd's shim sends this after exit and wants success
+	x.ok("delete", "c1")
+	if r := x.run("state", "c1"); r.code == 0 || !strings.Contains(r.stderr, "does not exist") {
+		t.Fatalf("state after delete: code %d stderr %q", r.code, r.stderr)
+	}
+	x.ok("delete", "--force", "c1") // gone already: still success
+	if r := x.run("delete", "c1"); r.code == 0 || !strings.Contains(r.stderr, "does not exist") {
+		t.Fatalf("plain delete of a gone container: code %d stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestDeleteCreatedAndForce(t *testing.T) {
+	x := newH(t, "sleep", "1000")
+	x.writeSpec()
+	x.ok("create", "--bundle", x.bundle, "created")
+	x.ok("delete", "created") // runc kills a created container on plain delete
+	x.ok("create", "--bundle", x.bundle, "running")
+	x.ok("start", "running")
+	t0 := time.Now()
+	x.ok("delete", "--force", "running")
+	t.Logf("delete --force of a running container took %v", time.Since(t0))
+}
+
+func TestDuplicateID(t *testing.T) {
+	x := newH(t, "sleep", "1000")
+	x.writeSpec()
+	x.ok("create", "--bundle", x.bundle, "dup")
+	r := x.run("create", "--bundle", x.bundle, "dup")
+	if r.code == 0 || !strings.Contains(r.stderr, "exists") {
+		t.Fatalf("second create with the same id: code %d stderr %q", r.code, r.stderr)
+	}
+	if x.state("dup")["status"] != "created" {
+		t.Fatal("the failed duplicate create harmed the first container")
+	}
+	x.ok("delete", "--force", "dup")
+}
+
+// TestConfigChangeAfterCreate: the config is read once, at create.
+func TestConfigChangeAfterCreate(t *testing.T) {
+	x := newH(t, "sh", "-c", "echo first > /share/out")
+	share := x.hostDir("/share")
+	x.writeSpec()
+	x.ok("create", "--bundle", x.bundle, "cfg")
+	x.spec.Process.Args = []string{"sh", "-c", "echo second > /share/out"}
+	x.writeSpec()
+	x.ok("start", "cfg")
+	waitFile(t, filepath.Join(share, "out"))
+	x.waitStopped("cfg")
+	if b, _ := os.ReadFile(filepath.Join(share, "out")); string(b) != "first\n" {
+		t.Fatalf("the process came from the edited config: %q", b)
+	}
+	x.ok("delete", "cfg")
+}
+
+// TestNoProcess: a config without process can be created; start fails clearly and changes nothing.
+func TestNoProcess(t *testing.T) {
+	x := newH(t, "true")
+	x.spec.Process = nil
+	x.writeSpec()
+	x.ok("create", "--bundle", x.bundle, "noproc")
+	r := x.run("start", "noproc")
+	if r.code == 0 || !strings.Contains(r.stderr, "process") {
+		t.Fatalf("start without process: code %d stderr %q", r.code, r.stderr)
+	}
+	if st := x.state("noproc"); st["status"] != "created" {
+		t.Fatalf("failed start changed the state to %v", st["status"])
+	}
+	x.ok("delete", "--force", "noproc")
+}
+
+// TestCreateInheritsStdio: the container's process writes to the stdout create was given.
+func TestCreateInheritsStdio(t *testing.T) {
+	x := newH(t, "sh", "-c", "echo to-stdout; echo to-stderr >&2")
+	x.writeSpec()
+	dir := t.TempDir()
+	outF, _ := os.Create(filepath.Join(dir, "out"))
+	errF, _ := os.Create(filepath.Join(dir, "err"))
+	defer outF.Close()
+	defer errF.Close()
+	cmd := x.cmd("create", "--bundle", x.bundle, "stdio")
+	cmd.Stdout, cmd.Stderr = outF, errF
+	if err := cmd.Run(); err != nil {
+		b, _ := os.ReadFile(filepath.Join(dir, "err"))
+		t.Fatalf("create: %v %s", err, b)
+	}
+	x.ok("start", "stdio")
+	x.waitStopped("stdio")
+	x.ok("delete", "stdio")
+	out, _ := os.ReadFile(filepath.Join(dir, "out"))
+	errb, _ := os.ReadFile(filepath.Join(dir, "err"))
+	if string(out) != "to-stdout\n" || string(errb) != "to-stderr\n" {
+		t.Fatalf("stdout %q stderr %q", out, errb)
+	}
+}
+
+func TestList(t *testing.T) {
+	x := newH(t, "sleep", "1000")
+	x.writeSpec()
+	x.ok("create", "--bundle", x.bundle, "l1")
+	x.ok("create", "--bundle", x.bundle, "l2")
+	if out := x.ok("list", "-q"); out != "l1\nl2\n" {
+		t.Fatalf("list -q = %q", out)
+	}
+	if out := x.ok("list", "--format", "json"); !strings.Contains(out, `"id": "l1"`) || !strings.Contains(out, `"status": "created"`) {
+		t.Fatalf("list --format json = %s", out)
+	}
+	x.ok("delete", "--force", "l1", "l2")
+}
+
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s never appeared", path)
+}
