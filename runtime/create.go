@@ -103,6 +103,10 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	if err := r.step("cgroup.apply", fmt.Sprintf("pid %d → %s", sp.pid, st.CgroupPath), func() error { return cg.Apply(sp.pid) }); err != nil {
 		return nil, fmt.Errorf("cgroup %s: add pid %d: %w", st.CgroupPath, sp.pid, err)
 	}
+	// The stub waits for this byte before it becomes hull init.
+	if _, err := sp.conn.Write([]byte{0}); err != nil {
+		return nil, r.initFailure(sp, fmt.Errorf("wake container init: %w", err))
+	}
 	if p := spec.Process; p != nil && p.OOMScoreAdj != nil {
 		adj := strconv.Itoa(*p.OOMScoreAdj)
 		if err := r.step("write", fmt.Sprintf("%s > /proc/%d/oom_score_adj", adj, sp.pid), func() error {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hullrt/hull/namespaces"
+	"github.com/hullrt/hull/runtime/stub"
 )
 
 // spawned is the container's init as the parent holds it during create.
@@ -46,20 +47,34 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions) 
 			conn.Close()
 		}
 	}()
-	extra := []*os.File{childEnd}
+	// The child's fds: 3 sync socket, 4 console socket (or closed), 5 the hull binary, 6 the stub.
+	extra := []*os.File{childEnd, nil}
 	if o.ConsoleSocket != "" {
 		f, err := dialConsole(o.ConsoleSocket)
 		if err != nil {
 			return nil, err
 		}
 		defer f.Close()
-		extra = append(extra, f)
+		extra[1] = f
 	}
+	exe, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return nil, fmt.Errorf("open hull binary: %w", err)
+	}
+	defer exe.Close()
+	stubFile, stubArgs, err := stub.Enter(3, 5, "hull", "init")
+	if err != nil {
+		return nil, err
+	}
+	defer stubFile.Close()
+	extra = append(extra, exe, stubFile)
 
 	l := spec.Linux
 	pidfd := -1
 	cmd := &exec.Cmd{
-		Path: "/proc/self/exe", Args: []string{"hull", "init"}, Env: []string{},
+		// The child starts as the stub in enter mode, single-threaded and waiting, so moving it into
+		// the cgroups is cheap; the parent's go-ahead byte turns it into `hull init`.
+		Path: "/proc/self/fd/6", Args: stubArgs, Env: []string{},
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ExtraFiles: extra,
 		SysProcAttr: &syscall.SysProcAttr{
 			// cgroup: unshared by the init once it is in its cgroup; time: unshared here, see below.
@@ -84,7 +99,7 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions) 
 		goruntime.LockOSThread()
 		tainted, err := r.enterNamespaces(l)
 		if err == nil {
-			err = r.step("clone", fmt.Sprintf("%s hull init", namespaces.Describe(cmd.SysProcAttr.Cloneflags)), cmd.Start)
+			err = r.step("clone", fmt.Sprintf("%s hull-stub enter → hull init", namespaces.Describe(cmd.SysProcAttr.Cloneflags)), cmd.Start)
 		}
 		started <- err
 		if err == nil {
