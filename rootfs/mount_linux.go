@@ -35,9 +35,21 @@ func (p *Plan) Mount(rec Recorder) error {
 	}
 	defer r.close()
 	// "The runtime MUST mount entries in the listed order."
+	before := p.beforeCgroup
 	for _, m := range p.Mounts {
+		if m.Cgroup && before != nil {
+			if err := before(); err != nil {
+				return err
+			}
+			before = nil
+		}
 		if err := mountOne(s, r, m); err != nil {
 			return fmt.Errorf("mount %s on %s: %w", m.what(), m.Destination, err)
+		}
+	}
+	if before != nil {
+		if err := before(); err != nil {
+			return err
 		}
 	}
 	for _, d := range p.Devices {

@@ -31,6 +31,10 @@ type Options struct {
 	CgroupNS bool
 	// BundleDir anchors bind sources given as relative paths; empty rejects them.
 	BundleDir string
+	// BeforeCgroup, if set, runs once before the first cgroup mount (or at the end of Mount
+	// when there is none): the runtime finishes moving the init into its cgroups meanwhile,
+	// and a cgroup mount shows the cgroup the init is in.
+	BeforeCgroup func() error
 }
 
 // MountStep is one entry of spec.Mounts, translated for mount(2).
@@ -76,6 +80,8 @@ type Plan struct {
 	MaskedPaths      []string
 	ReadonlyRoot     bool
 	FinalPropagation uintptr // rootfsPropagation, applied to the new "/" last; 0 if unset
+
+	beforeCgroup func() error // Options.BeforeCgroup
 }
 
 // ErrUnsafePath marks a path in the bundle that would lead outside the rootfs, or onto
@@ -90,7 +96,7 @@ func NewPlan(spec *specs.Spec, rootfs string, opts Options) (*Plan, error) {
 	if !filepath.IsAbs(rootfs) || filepath.Clean(rootfs) == "/" || strings.ContainsRune(rootfs, 0) {
 		return nil, fmt.Errorf("rootfs %q: must be an absolute path other than /", rootfs)
 	}
-	p := &Plan{Rootfs: filepath.Clean(rootfs), NoPivot: opts.NoPivot, RootPropagation: unix.MS_SLAVE | unix.MS_REC}
+	p := &Plan{Rootfs: filepath.Clean(rootfs), NoPivot: opts.NoPivot, RootPropagation: unix.MS_SLAVE | unix.MS_REC, beforeCgroup: opts.BeforeCgroup}
 	if spec.Root != nil {
 		p.ReadonlyRoot = spec.Root.Readonly
 	}

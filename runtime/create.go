@@ -100,25 +100,10 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	}
 	undo = append(undo, sp.kill)
 	st.Pid = sp.pid
-	if err := r.step("cgroup.apply", fmt.Sprintf("pid %d → %s", sp.pid, st.CgroupPath), func() error { return cg.Apply(sp.pid) }); err != nil {
-		return nil, fmt.Errorf("cgroup %s: add pid %d: %w", st.CgroupPath, sp.pid, err)
-	}
-	// The stub waits for this byte before it becomes hull init.
-	if _, err := sp.conn.Write([]byte{0}); err != nil {
-		return nil, r.initFailure(sp, fmt.Errorf("wake container init: %w", err))
-	}
-	if p := spec.Process; p != nil && p.OOMScoreAdj != nil {
-		adj := strconv.Itoa(*p.OOMScoreAdj)
-		if err := r.step("write", fmt.Sprintf("%s > /proc/%d/oom_score_adj", adj, sp.pid), func() error {
-			return os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", sp.pid), []byte(adj), 0)
-		}); err != nil {
-			return nil, fmt.Errorf("set oom_score_adj: %w", err)
-		}
-	}
 	b := bootstrap{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Pid: sp.pid, Spec: spec, NoPivot: o.NoPivot,
 		Debug: r.Log.Enabled(ctx, -4), Fifo: r.fifo(o.ID), Console: o.ConsoleSocket != "",
 		InUserNS: namespaces.Has(spec.Linux.Namespaces, specs.UserNamespace)}
-	if err := r.converse(ctx, sp, b, st); err != nil {
+	if err := r.converse(ctx, sp, b, st, cg); err != nil {
 		return nil, err
 	}
 	if st.PidStart, _, err = procStart(sp.pid); err != nil {
@@ -177,16 +162,31 @@ func cgroupPath(id string, s *specs.Spec) string {
 	case filepath.IsAbs(p):
 		return filepath.Clean(p)
 	default:
-		return filepath.Join("/hull", p)
+		// Clean as if absolute first, so "../" can never climb out of /hull.
+		return filepath.Join("/hull", filepath.Clean("/"+p))
 	}
 }
 
 // converse runs the parent's half of the protocol drawn in doc.go.
-func (r *Runtime) converse(ctx context.Context, sp *spawned, b bootstrap, st *State) error {
+//
+// The bootstrap goes out first and the init starts its setup at once, while a goroutine moves it
+// into its cgroups: on cgroup v1 the first cgroup.procs write on an idle kernel rwsem waits out
+// an RCU grace period (5-14 ms on this machine), which this overlaps with the init's own start
+// and mounts. The init waits for "placed" before anything that needs it (rootfs.BeforeCgroup).
+func (r *Runtime) converse(ctx context.Context, sp *spawned, b bootstrap, st *State, cg cgroups.Manager) (err error) {
 	ch := newChannel(sp.conn)
 	if err := ch.send(b); err != nil {
 		return r.initFailure(sp, err)
 	}
+	placed := make(chan error, 1)
+	go func() { placed <- r.place(ch, cg, sp.pid, st.Spec.Process) }()
+	defer func() {
+		// The placement goroutine is ours to wait for. When the init failed, telling it "placed"
+		// fails too (broken pipe): the init's own error is the one to report.
+		if perr := <-placed; err == nil && perr != nil {
+			err = perr
+		}
+	}()
 	ready := false
 	for {
 		var m message
@@ -209,7 +209,10 @@ func (r *Runtime) converse(ctx context.Context, sp *spawned, b bootstrap, st *St
 			r.Step(m.Op, m.Args, serr, m.Took)
 		case msgHooks:
 			hooks := st.Spec.Hooks
-			state := st.OCIState(Creating)
+			// Status "created": these hooks are steps 3 and 4 of the lifecycle, and the spec
+			// defines "created" as "after step 2" ("creating" is step 2). crun passes the same;
+			// runc passes "creating".
+			state := st.OCIState(Created)
 			state.Pid = sp.pid
 			//nolint:staticcheck // Prestart is deprecated but Docker's networking depends on it.
 			if err := runHooks(ctx, r, "prestart", hooks.Prestart, state); err != nil {
@@ -229,6 +232,29 @@ func (r *Runtime) converse(ctx context.Context, sp *spawned, b bootstrap, st *St
 			return fmt.Errorf("unexpected message %q from init", m.Type)
 		}
 	}
+}
+
+// place moves the init into its cgroups and sets its OOM score, then tells it so; on failure the
+// init is told the reason and gives up.
+func (r *Runtime) place(ch *channel, cg cgroups.Manager, pid int, p *specs.Process) error {
+	err := r.step("cgroup.apply", fmt.Sprintf("pid %d → %s", pid, cg.Path()), func() error { return cg.Apply(pid) })
+	if err != nil {
+		err = fmt.Errorf("cgroup %s: add pid %d: %w", cg.Path(), pid, err)
+	}
+	if err == nil && p != nil && p.OOMScoreAdj != nil {
+		adj := strconv.Itoa(*p.OOMScoreAdj)
+		err = r.step("write", fmt.Sprintf("%s > /proc/%d/oom_score_adj", adj, pid), func() error {
+			return os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid), []byte(adj), 0)
+		})
+		if err != nil {
+			err = fmt.Errorf("set oom_score_adj: %w", err)
+		}
+	}
+	if err != nil {
+		_ = ch.send(message{Type: msgError, Error: err.Error()})
+		return err
+	}
+	return ch.send(message{Type: msgPlaced})
 }
 
 // initFailure explains an init that went away: its exit status says more than a broken pipe.

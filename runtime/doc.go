@@ -13,12 +13,13 @@
 //
 // The parent joins existing namespaces (linux.namespaces entries with a path) with setns(2) on a
 // locked OS thread and clones the init from that thread, so the init is born in the joined ones and in
-// the new ones at once (clone flags). The clone first runs the stub in "enter" mode: single-threaded
-// and blocked in read(2), it is moved into the container's cgroups cheaply (a v1 cgroup.procs write
-// for one quiet thread costs ~0.1 ms; for a Go program starting its threads ~10 ms, times ten
-// hierarchies), then one byte from the parent turns it into `hull init` (execveat of the hull binary
-// by fd). Before any process of the container can see it, the init replaces itself with the stub
-// again, from a sealed memfd: the host's hull binary is never reachable from inside (CVE-2019-5736)
+// the new ones at once (clone flags). The init re-executes /proc/self/exe and starts its setup at
+// once, while the parent moves it into its cgroups: on cgroup v1 the first cgroup.procs write on an
+// idle kernel rwsem (cgroup_threadgroup_rwsem) waits out an RCU grace period, 5-14 ms on this
+// machine, so the parent writes every hierarchy concurrently (one grace period, not ten) and the
+// init only waits for "placed" right before it needs it (before a cgroup mount, hooks, or exec).
+// Before any process of the container can see it, the init replaces itself with the stub, which
+// runs from a sealed memfd: the host's hull binary is never reachable from inside (CVE-2019-5736)
 // and the waiting process is a few KB.
 //
 // # The messages between parent and init (protocol.go)
@@ -27,11 +28,11 @@
 // exactly when the stub has replaced the init.
 //
 //	hull create (parent)                         hull init (child, pid 1 of the container)
-//	  clone(CLONE_NEW*) ─────────────────────────▶ born as the stub (enter mode), blocked in read(2)
-//	  cgroup: write pid to cgroup.procs (all hierarchies at once)
-//	  ── one byte ───────────────────────────────▶ execveat(hull binary fd) → hull init
-//	  ── bootstrap {spec, rootfs, pid, ...} ─────▶ unshare(CLONE_NEWCGROUP) if asked
-//	                                               mounts (rootfs.Plan.Mount), hostname
+//	  clone(CLONE_NEW*) ─────────────────────────▶ born; waits for its bootstrap
+//	  ── bootstrap {spec, rootfs, pid, ...} ─────▶ mounts (rootfs.Plan.Mount) ...
+//	  cgroup: pid → cgroup.procs (all at once)      ... until the first cgroup mount, where it
+//	  ── placed {} ──────────────────────────────▶ waits for this; unshare(CLONE_NEWCGROUP) if asked
+//	                                               the rest of the mounts, hostname
 //	  ◀──────────────────── step {op,args,...}    (one per kernel step, only with --debug)
 //	  ◀──────────────────── hooks {}              (only if prestart/createRuntime hooks exist)
 //	  run prestart, createRuntime hooks

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -21,6 +22,12 @@ import (
 func Init() int {
 	// Every namespace-sensitive call below must come from one thread, and the final execveat too.
 	goruntime.LockOSThread()
+	// If hull dies mid-create, the half-made init goes too (spawn says why this is not done by
+	// the clone). Dying before this line closes the sync socket, which the bootstrap read sees.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "hull init: set parent-death signal:", err)
+		return 1
+	}
 	f := os.NewFile(3, "sync")
 	conn, err := net.FileConn(f)
 	f.Close()
@@ -41,10 +48,38 @@ func Init() int {
 }
 
 type initProc struct {
-	b    bootstrap
-	ch   *channel
-	conn net.Conn
-	rec  remoteRecorder
+	b        bootstrap
+	ch       *channel
+	conn     net.Conn
+	rec      remoteRecorder
+	isPlaced bool
+}
+
+// placed waits until the parent has moved us into our cgroups (it does so while we set up), then
+// unshares the cgroup namespace if one is asked for, so that it is rooted at the container's own
+// cgroup. rootfs calls it before the first cgroup mount; later steps call it again to be sure.
+func (in *initProc) placed() error {
+	if in.isPlaced {
+		return nil
+	}
+	var m message
+	if err := in.ch.recv(&m); err != nil {
+		return fmt.Errorf("wait for cgroup placement: %w", err)
+	}
+	switch m.Type {
+	case msgPlaced:
+	case msgError:
+		return errors.New(m.Error)
+	default:
+		return fmt.Errorf("unexpected message %q while waiting for cgroup placement", m.Type)
+	}
+	in.isPlaced = true
+	if namespaces.IsNew(in.b.Spec.Linux.Namespaces, specs.CgroupNamespace) {
+		if err := in.rec.step("unshare", "CLONE_NEWCGROUP", func() error { return unix.Unshare(unix.CLONE_NEWCGROUP) }); err != nil {
+			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
+	return nil
 }
 
 // detach tells the parent the container is created and lets it go: "ready", then closing the
@@ -68,17 +103,10 @@ func (in *initProc) run() error {
 	if err := closeExecFrom(3); err != nil {
 		return err
 	}
-	if namespaces.IsNew(l.Namespaces, specs.CgroupNamespace) {
-		// Only now: the parent put us in our cgroup before sending the bootstrap, so the new
-		// cgroup namespace is rooted at the container's own cgroup.
-		if err := in.rec.step("unshare", "CLONE_NEWCGROUP", func() error { return unix.Unshare(unix.CLONE_NEWCGROUP) }); err != nil {
-			return fmt.Errorf("unshare cgroup namespace: %w", err)
-		}
-	}
 	if !namespaces.Has(l.Namespaces, specs.MountNamespace) {
 		return in.runWithoutMountNS()
 	}
-	plan, err := rootfs.NewPlan(s, in.b.Rootfs, rootfs.Options{NoPivot: in.b.NoPivot, InUserNS: in.b.InUserNS,
+	plan, err := rootfs.NewPlan(s, in.b.Rootfs, rootfs.Options{BeforeCgroup: in.placed, NoPivot: in.b.NoPivot, InUserNS: in.b.InUserNS,
 		// In its own cgroup namespace (made above, or joined), the init sees its cgroup as "/":
 		// cgroup v1 hierarchies must be mounted fresh, not bound from the host's root.
 		CgroupNS: namespaces.Has(l.Namespaces, specs.CgroupNamespace)})
@@ -119,6 +147,9 @@ func (in *initProc) run() error {
 // change the host, and pivot_root would move the host's root, so the rootfs is entered with
 // chroot(2) alone and the spec's mounts are not made (runc behaves the same way).
 func (in *initProc) runWithoutMountNS() error {
+	if err := in.placed(); err != nil {
+		return err
+	}
 	if err := in.setHostname(); err != nil {
 		return err
 	}
@@ -141,6 +172,9 @@ func (in *initProc) runWithoutMountNS() error {
 // hooksAtCreate asks the parent to run prestart/createRuntime hooks (in the runtime namespace),
 // then runs createContainer hooks here, in the container's namespaces, before pivot_root.
 func (in *initProc) hooksAtCreate() error {
+	if err := in.placed(); err != nil { // hooks and everything after run inside the cgroups
+		return err
+	}
 	h := in.b.Spec.Hooks
 	if h == nil {
 		return nil
@@ -158,7 +192,8 @@ func (in *initProc) hooksAtCreate() error {
 			return fmt.Errorf("unexpected message %q while waiting for hooks", m.Type)
 		}
 	}
-	return runHooks(context.Background(), in.rec, "createContainer", h.CreateContainer, in.state(Creating))
+	// Step 5 of the lifecycle: "created", like prestart and createRuntime (see converse).
+	return runHooks(context.Background(), in.rec, "createContainer", h.CreateContainer, in.state(Created))
 }
 
 func (in *initProc) state(st Status) specs.State {

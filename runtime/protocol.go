@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -14,6 +15,7 @@ import (
 // The parent/init messages; doc.go draws the sequence. Each is one JSON line on the socketpair.
 const (
 	msgStep      = "step"      // init → parent: one kernel step, for --debug
+	msgPlaced    = "placed"    // parent → init: you are in your cgroups now
 	msgHooks     = "hooks"     // init → parent: namespaces exist, run prestart and createRuntime now
 	msgHooksDone = "hooksDone" // parent → init: they ran
 	msgReady     = "ready"     // init → parent: about to exec the stub
@@ -44,6 +46,7 @@ type message struct {
 
 // channel is one end of the socketpair.
 type channel struct {
+	mu  sync.Mutex // the parent sends from two goroutines: converse and the cgroup placement
 	enc *json.Encoder
 	dec *json.Decoder
 }
@@ -53,6 +56,8 @@ func newChannel(c net.Conn) *channel {
 }
 
 func (c *channel) send(v any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err := c.enc.Encode(v); err != nil {
 		return fmt.Errorf("send to init: %w", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hullrt/hull/namespaces"
-	"github.com/hullrt/hull/runtime/stub"
 )
 
 // spawned is the container's init as the parent holds it during create.
@@ -47,7 +46,7 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions) 
 			conn.Close()
 		}
 	}()
-	// The child's fds: 3 sync socket, 4 console socket (or closed), 5 the hull binary, 6 the stub.
+	// The child's fds: 3 sync socket, 4 console socket (or closed).
 	extra := []*os.File{childEnd, nil}
 	if o.ConsoleSocket != "" {
 		f, err := dialConsole(o.ConsoleSocket)
@@ -57,31 +56,22 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions) 
 		defer f.Close()
 		extra[1] = f
 	}
-	exe, err := os.Open("/proc/self/exe")
-	if err != nil {
-		return nil, fmt.Errorf("open hull binary: %w", err)
-	}
-	defer exe.Close()
-	stubFile, stubArgs, err := stub.Enter(3, 5, "hull", "init")
-	if err != nil {
-		return nil, err
-	}
-	defer stubFile.Close()
-	extra = append(extra, exe, stubFile)
 
 	l := spec.Linux
 	pidfd := -1
 	cmd := &exec.Cmd{
-		// The child starts as the stub in enter mode, single-threaded and waiting, so moving it into
-		// the cgroups is cheap; the parent's go-ahead byte turns it into `hull init`.
-		Path: "/proc/self/fd/6", Args: stubArgs, Env: []string{},
+		Path: "/proc/self/exe", Args: []string{"hull", "init"}, Env: []string{},
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ExtraFiles: extra,
 		SysProcAttr: &syscall.SysProcAttr{
 			// cgroup: unshared by the init once it is in its cgroup; time: unshared here, see below.
 			Cloneflags: namespaces.CloneFlags(l.Namespaces) &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
 			Setsid:     true,
-			Pdeathsig:  syscall.SIGKILL, // if hull dies mid-create, the half-made init goes too
-			PidFD:      &pidfd,
+			// No Pdeathsig here: Go's child kills itself when getppid() differs from our pid,
+			// and across a pid namespace boundary getppid() is 0. A new namespace's pid 1 only
+			// survives that because the kernel drops SIGKILL sent to an init from inside; the
+			// member of a joined pid namespace dies. The init sets PR_SET_PDEATHSIG itself
+			// (Init); before that, the sync socket's EOF tells it that hull is gone.
+			PidFD: &pidfd,
 		},
 	}
 	if namespaces.IsNew(l.Namespaces, specs.UserNamespace) {
@@ -99,7 +89,7 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions) 
 		goruntime.LockOSThread()
 		tainted, err := r.enterNamespaces(l)
 		if err == nil {
-			err = r.step("clone", fmt.Sprintf("%s hull-stub enter → hull init", namespaces.Describe(cmd.SysProcAttr.Cloneflags)), cmd.Start)
+			err = r.step("clone", fmt.Sprintf("%s hull init", namespaces.Describe(cmd.SysProcAttr.Cloneflags)), cmd.Start)
 		}
 		started <- err
 		if err == nil {

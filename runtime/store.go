@@ -87,6 +87,9 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 // lock takes an exclusive flock on the container's directory, so that two hull commands
 // never change one container at once (say, start racing delete). Released by the returned func.
 func (r *Runtime) lock(id string) (func(), error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
 	fd, err := unix.Open(r.dir(id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENOENT) {
 		return nil, fmt.Errorf("container %q %w", id, ErrNotExist)

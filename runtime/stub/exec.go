@@ -143,18 +143,3 @@ func capLastCap() (int, error) {
 	}
 	return n, nil
 }
-
-// Enter returns a sealed, close-on-exec memfd holding the stub, and the argv that runs it in
-// enter mode: it waits for one byte on syncFD, then executes the program behind exeFD with argv.
-// fds are numbered as the child will see them.
-func Enter(syncFD, exeFD int, argv ...string) (*os.File, []string, error) {
-	if goruntime.GOARCH != "amd64" {
-		return nil, nil, fmt.Errorf("stub: no stub built for %s", goruntime.GOARCH)
-	}
-	fd, err := sealedMemfd("hull-stub", stubBin, unix.MFD_EXEC)
-	if err != nil {
-		return nil, nil, err
-	}
-	args := append([]string{"hull-stub", "enter", strconv.Itoa(syncFD), strconv.Itoa(exeFD)}, argv...)
-	return os.NewFile(uintptr(fd), "memfd:hull-stub"), args, nil
-}

@@ -395,7 +395,7 @@ func TestStubRejectsBadPrograms(t *testing.T) {
 		want   string
 	}{
 		{"no fd", []string{}, nil, "hull: usage: hull-stub <program-fd>\n"},
-		{"fd not a number", []string{"3x"}, nil, "hull: usage: fd is not a number\n"},
+		{"fd not a number", []string{"3x"}, nil, "hull: usage: program fd is not a number\n"},
 		{"fd not open", []string{"999"}, nil, "hull: program size: bad file descriptor\n"},
 		{"empty", []string{"3"}, func(b []byte) []byte { return nil }, "hull: program: truncated header\n"},
 		{"bad magic", []string{"3"}, func(b []byte) []byte { b[0] = 'X'; return b }, "hull: program: bad magic\n"},

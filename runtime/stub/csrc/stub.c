@@ -18,7 +18,6 @@ typedef unsigned long u64;
 
 // x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl).
 enum {
-	SYS_read = 0,
 	SYS_write = 1,
 	SYS_open = 2,
 	SYS_close = 3,
@@ -31,10 +30,8 @@ enum {
 	SYS_setresgid = 119,
 	SYS_capset = 126,
 	SYS_prctl = 157,
-	SYS_fcntl = 72,
 	SYS_exit_group = 231,
 	SYS_seccomp = 317,
-	SYS_execveat = 322,
 };
 
 enum {
@@ -43,7 +40,6 @@ enum {
 	SEEK_END = 2,
 	PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20,
 	SIG_SETMASK = 2,
-	F_SETFD = 2, FD_CLOEXEC = 1, AT_EMPTY_PATH = 0x1000,
 	PR_SET_KEEPCAPS = 8, PR_SET_SECCOMP = 22, PR_CAPBSET_READ = 23,
 	PR_CAPBSET_DROP = 24, PR_SET_NO_NEW_PRIVS = 38, PR_CAP_AMBIENT = 47,
 	PR_CAP_AMBIENT_RAISE = 2, PR_CAP_AMBIENT_CLEAR_ALL = 4,
@@ -359,54 +355,19 @@ static void transition(const struct prog *pr)
 	}
 }
 
-// number parses a decimal fd number from argv.
-static u64 number(const char *s)
-{
-	u64 n = 0;
-	if (!*s)
-		die("usage", 0, 0, "fd is not a number", 127);
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || n > 1 << 20)
-			die("usage", 0, 0, "fd is not a number", 127);
-		n = n * 10 + (u64)(*s - '0');
-	}
-	return n;
-}
-
-// enter is the first stage of a container's init: "hull-stub enter <sync-fd> <exe-fd> argv...".
-// hull create clones this single-threaded stub, moves it into the container's cgroups while it
-// blocks in read(2) — moving one quiet thread costs ~0.1 ms per v1 hierarchy, moving a Go
-// program that is busy starting its threads ~10 ms — then sends one byte, and the stub becomes
-// hull's Go init by executing the hull binary through exe-fd. EOF means create went away.
-static __attribute__((noreturn)) void enter(long argc, char **argv, char **envp)
-{
-	if (argc < 5)
-		die("usage", 0, 0, "hull-stub enter <sync-fd> <exe-fd> argv...", 127);
-	long sync = (long)number(argv[2]), exe = (long)number(argv[3]);
-	char b;
-	long n;
-	do
-		n = sys(SYS_read, sync, &b, 1);
-	while (n == -EINTR);
-	if (n != 1)
-		die("enter", 0, n < 0 ? -n : 0, n < 0 ? 0 : "hull create went away", 127);
-	// Close exe-fd in the new program: execveat of a close-on-exec fd works for ELF files.
-	sys(SYS_fcntl, exe, F_SETFD, FD_CLOEXEC);
-	long err = -sys6(SYS_execveat, exe, (long)"", (long)(argv + 4), (long)envp, AT_EMPTY_PATH, 0);
-	die("exec", "hull init", err, 0, 127);
-}
-
 __attribute__((noreturn, used)) void stub_main(long *sp)
 {
 	long argc = sp[0];
 	char **argv = (char **)(sp + 1);
-	if (argc >= 2 && argv[1][0] == 'e' && argv[1][1] == 'n' && argv[1][2] == 't' && argv[1][3] == 'e' &&
-	    argv[1][4] == 'r' && argv[1][5] == 0)
-		enter(argc, argv, argv + argc + 1);
 	if (argc != 2)
 		die("usage", 0, 0, "hull-stub <program-fd>", 127);
 
-	u64 fd = number(argv[1]);
+	u64 fd = 0;
+	for (const char *s = argv[1]; *s; s++) {
+		if (*s < '0' || *s > '9' || fd > 1 << 20)
+			die("usage", 0, 0, "program fd is not a number", 127);
+		fd = fd * 10 + (u64)(*s - '0');
+	}
 	long size = check(sys(SYS_lseek, fd, 0, SEEK_END), "program size");
 	if (size < HEADER_SIZE)
 		bad("truncated header");
