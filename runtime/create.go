@@ -24,6 +24,8 @@ type CreateOptions struct {
 	PidFile       string
 	ConsoleSocket string
 	NoPivot       bool
+
+	console *os.File // run's own end for the pty master, when no --console-socket is given
 }
 
 // Create makes a container and leaves it in "created": its init has set everything up and waits,
@@ -94,6 +96,7 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	st.CgroupCreated = cg.Created()
 	undo = append(undo, func() { _ = cg.Delete() })
 
+	undo = append(undo, func() { _ = r.unmountProcShared(spec, rootfs) }) // only without a mount namespace
 	sp, err := r.spawn(ctx, spec, o)
 	if err != nil {
 		return nil, err
@@ -101,7 +104,7 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	undo = append(undo, sp.kill)
 	st.Pid = sp.pid
 	b := bootstrap{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Pid: sp.pid, Spec: spec, NoPivot: o.NoPivot,
-		Debug: r.Log.Enabled(ctx, -4), Fifo: r.fifo(o.ID), Console: o.ConsoleSocket != "",
+		Debug: r.Log.Enabled(ctx, -4), Fifo: r.fifo(o.ID), Console: o.ConsoleSocket != "" || o.console != nil,
 		InUserNS: namespaces.Has(spec.Linux.Namespaces, specs.UserNamespace)}
 	if err := r.converse(ctx, sp, b, st, cg); err != nil {
 		return nil, err

@@ -15,11 +15,32 @@ import (
 // forwards signals to the container, waits for the process, deletes the container and returns
 // the exit code as a shell would report it (128+signal for a killed process).
 func (r *Runtime) Run(ctx context.Context, o CreateOptions, detach bool) (int, error) {
+	var consoleEnd *os.File
+	if !detach && o.ConsoleSocket == "" {
+		// In the foreground without --console-socket, hull is the terminal's other end itself.
+		child, parent, err := consolePair()
+		if err != nil {
+			return 0, err
+		}
+		defer child.Close()
+		defer parent.Close()
+		o.console, consoleEnd = child, parent
+	}
 	c, err := r.create(ctx, o)
 	if err != nil {
 		return 0, err
 	}
 	defer c.sp.conn.Close()
+	waitTTY := func() {}
+	if consoleEnd != nil && c.state.Spec.Process != nil && c.state.Spec.Process.Terminal {
+		master, err := recvMaster(consoleEnd)
+		if err != nil {
+			c.release()
+			_ = r.Delete(ctx, o.ID, true)
+			return 0, err
+		}
+		waitTTY = terminal(master)
+	}
 	var sigs chan os.Signal
 	if !detach {
 		// Catch signals before the process starts, so none meant for it is lost.
@@ -41,6 +62,7 @@ func (r *Runtime) Run(ctx context.Context, o CreateOptions, detach bool) (int, e
 	go r.forward(sigs, c.sp.pidfd, done)
 	err = c.sp.cmd.Wait()
 	code := exitCode(c.sp.cmd.ProcessState, err)
+	waitTTY()
 	if derr := r.Delete(ctx, o.ID, true); derr != nil {
 		return code, derr
 	}
@@ -55,8 +77,8 @@ func (r *Runtime) forward(sigs chan os.Signal, pidfd int, done chan struct{}) {
 			return
 		case s := <-sigs:
 			sig := s.(syscall.Signal)
-			if sig == unix.SIGCHLD || sig == unix.SIGURG || sig == unix.SIGPIPE {
-				continue // ours: child bookkeeping, Go's preemption, a closed pipe
+			if sig == unix.SIGCHLD || sig == unix.SIGURG || sig == unix.SIGPIPE || sig == unix.SIGWINCH {
+				continue // ours: child bookkeeping, Go's preemption, a closed pipe, terminal resizes
 			}
 			_ = unix.PidfdSendSignal(pidfd, sig, nil, 0)
 		}

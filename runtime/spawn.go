@@ -48,7 +48,10 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions) 
 	}()
 	// The child's fds: 3 sync socket, 4 console socket (or closed).
 	extra := []*os.File{childEnd, nil}
-	if o.ConsoleSocket != "" {
+	switch {
+	case o.console != nil:
+		extra[1] = o.console
+	case o.ConsoleSocket != "":
 		f, err := dialConsole(o.ConsoleSocket)
 		if err != nil {
 			return nil, err
