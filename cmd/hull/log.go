@@ -18,6 +18,10 @@ func newLogger(g globals, stderr io.Writer) (*slog.Logger, *os.File, error) {
 		level = slog.LevelDebug
 	}
 	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: lowerLevel}
+	if g.logFormat != "text" && g.logFormat != "json" && g.logFormat != "" {
+		// runc refuses an unknown format even without --log.
+		return nil, nil, fmt.Errorf("unknown --log-format %q (want text or json)", g.logFormat)
+	}
 	if g.log == "" {
 		return slog.New(&stderrHandler{w: stderr, level: level}), nil, nil
 	}

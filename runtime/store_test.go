@@ -1,0 +1,100 @@
+package runtime
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCheckID(t *testing.T) {
+	for _, id := range []string{"a", "web-1", "A_b.c+d", "0123456789abcdef", "..a", "a..", strings.Repeat("x", 200)} {
+		if err := checkID(id); err != nil {
+			t.Errorf("checkID(%q) = %v, want ok", id, err)
+		}
+	}
+	for _, id := range []string{"", ".", "..", "../x", "a/b", "/abs", "a b", "a\nb", "a:b", "x\x00", "é"} {
+		if err := checkID(id); err == nil {
+			t.Errorf("checkID(%q) = nil, want an error", id)
+		}
+	}
+}
+
+// TestLoadUnknown: an unknown id reads "does not exist" (the shims match that text), and
+// errors.Is finds ErrNotExist; a bad id is refused before any path is built from it.
+func TestLoadUnknown(t *testing.T) {
+	r := &Runtime{Root: t.TempDir()}
+	_, err := r.load("nope")
+	if !errors.Is(err, ErrNotExist) || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("load of an unknown id: %v", err)
+	}
+	if _, err := r.lock("nope"); !errors.Is(err, ErrNotExist) {
+		t.Errorf("lock of an unknown id: %v", err)
+	}
+	if _, err := r.load("../x"); err == nil || errors.Is(err, ErrNotExist) || !strings.Contains(err.Error(), "invalid container id") {
+		t.Errorf("load of ../x: %v", err)
+	}
+}
+
+// TestSaveLoad: the state file round-trips, is private, and ids lists only complete containers.
+func TestSaveLoad(t *testing.T) {
+	r := &Runtime{Root: t.TempDir()}
+	for _, id := range []string{"b", "a"} {
+		if err := os.Mkdir(r.dir(id), 0o711); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.save(&State{ID: id, Bundle: "/bundle/" + id, Pid: 7, CgroupPath: "/hull/" + id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(r.dir("halfmade"), 0o711); err != nil { // no state file
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(r.Root, "bad id"), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.load("a")
+	if err != nil || s.ID != "a" || s.Bundle != "/bundle/a" || s.Pid != 7 || s.CgroupPath != "/hull/a" {
+		t.Fatalf("load: %+v, %v", s, err)
+	}
+	fi, err := os.Stat(r.stateFile("a"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("state file mode: %v, %v", fi.Mode(), err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(r.dir("a"), ".state.json.*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	ids, err := r.ids()
+	if err != nil || strings.Join(ids, ",") != "a,b" {
+		t.Errorf("ids = %v, %v; want a,b", ids, err)
+	}
+	if ids, err := (&Runtime{Root: filepath.Join(r.Root, "missing")}).ids(); err != nil || len(ids) != 0 {
+		t.Errorf("ids of a missing root: %v, %v", ids, err)
+	}
+}
+
+// TestLockRefusesBadID: lock is the first thing start, delete, pause and resume do, so it must
+// check the id itself: filepath.Join(root, "../x") is a directory outside the root (and with
+// the default root /run/hull, "../.." is "/", which Delete would then remove).
+func TestLockRefusesBadID(t *testing.T) {
+	base := t.TempDir()
+	r := &Runtime{Root: filepath.Join(base, "root")}
+	if err := os.MkdirAll(filepath.Join(base, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(r.Root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"../x", "..", "../root"} {
+		unlock, err := r.lock(id)
+		if err == nil {
+			unlock()
+			t.Errorf("lock(%q) locked %s, outside or at the root", id, r.dir(id))
+			continue
+		}
+		if !strings.Contains(err.Error(), "invalid container id") {
+			t.Errorf("lock(%q) = %v, want an invalid id error", id, err)
+		}
+	}
+}
