@@ -86,6 +86,9 @@ func (r *Runtime) destroy(ctx context.Context, s *State) error {
 			return fmt.Errorf("delete cgroup %s: %w", s.CgroupPath, err)
 		}
 	}
+	if err := r.unmountProcShared(s.Spec, s.Rootfs); err != nil {
+		return err
+	}
 	if h := s.Spec.Hooks; h != nil {
 		r.runHooksWarn(ctx, "poststop", h.Poststop, s.OCIState(Stopped))
 	}

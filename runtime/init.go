@@ -143,11 +143,15 @@ func (in *initProc) run() error {
 	return in.execProcess(fifo)
 }
 
-// runWithoutMountNS serves a spec that shares the host's mount namespace: mounting there would
-// change the host, and pivot_root would move the host's root, so the rootfs is entered with
-// chroot(2) alone and the spec's mounts are not made (runc behaves the same way).
+// runWithoutMountNS serves a spec that shares the host's mount namespace: mounting there
+// changes the host, and pivot_root would move the host's root, so the rootfs is entered with
+// chroot(2), and of the spec's mounts only /proc is made (mountProcShared says why). runc makes
+// them all in the host's mount table and never removes them.
 func (in *initProc) runWithoutMountNS() error {
 	if err := in.placed(); err != nil {
+		return err
+	}
+	if err := in.mountProcShared(); err != nil {
 		return err
 	}
 	if err := in.setHostname(); err != nil {

@@ -55,6 +55,16 @@ func validateSpec(s *specs.Spec) error {
 	if s.Domainname != "" && !namespaces.Has(s.Linux.Namespaces, specs.UTSNamespace) {
 		return errors.New("domainname needs a private uts namespace")
 	}
+	if !namespaces.Has(s.Linux.Namespaces, specs.MountNamespace) {
+		// Without its own mount table the container cannot be given these without changing the
+		// host's (runc refuses the same).
+		if len(s.Linux.MaskedPaths) > 0 || len(s.Linux.ReadonlyPaths) > 0 {
+			return errors.New("maskedPaths and readonlyPaths need a private mount namespace")
+		}
+		if s.Root.Readonly {
+			return errors.New("a read-only root needs a private mount namespace")
+		}
+	}
 	if p := s.Process; p != nil {
 		if err := validateProcess(p); err != nil {
 			return err

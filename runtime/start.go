@@ -11,7 +11,7 @@ import (
 
 // Start lets a created container run its process: it opens the exec fifo, which wakes the stub.
 // It waits on the fifo and a pidfd together, so a container that died meanwhile is an error, not
-// a hang. poststart hooks run after the process started and before Start returns.
+// a hang. poststart hooks run after the process was executed and before Start returns.
 func (r *Runtime) Start(ctx context.Context, id string) error {
 	unlock, err := r.lock(id)
 	if err != nil {
@@ -45,19 +45,25 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 	return nil
 }
 
-// openFifo opens the fifo for reading and waits until the stub wrote its byte or died.
+// openFifo opens the fifo for reading and waits until the stub wrote its byte or died, then
+// until the stub's end of the fifo closes: it is close-on-exec, so that is the execve of the
+// user's program (or the stub's exit), and poststart hooks run "after the user-specified process
+// is executed", as runc's start (which reads the fifo to EOF) runs them too.
 func (r *Runtime) openFifo(s *State) error {
-	fd, err := unix.Open(r.fifo(s.ID), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open exec fifo: %w", err)
-	}
-	defer unix.Close(fd)
+	// The pidfd first: opening the fifo lets the process run, and a short one may be gone (a
+	// zombie) a moment later, which would look like a container that never started.
 	pidfd, err := s.pidfd()
 	if err != nil {
 		return errors.New("cannot start a container that has stopped")
 	}
 	defer unix.Close(pidfd)
+	fd, err := unix.Open(r.fifo(s.ID), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer unix.Close(fd)
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+	woken := false
 	for {
 		_, err := unix.Poll(fds, -1)
 		if errors.Is(err, unix.EINTR) {
@@ -66,13 +72,21 @@ func (r *Runtime) openFifo(s *State) error {
 		if err != nil {
 			return fmt.Errorf("wait for container init: %w", err)
 		}
-		if fds[0].Revents&unix.POLLIN != 0 {
+		if fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0 {
 			var b [1]byte
-			if n, _ := unix.Read(fd, b[:]); n == 1 {
-				return nil
+			n, _ := unix.Read(fd, b[:])
+			switch {
+			case n == 1:
+				woken = true
+				continue
+			case n == 0 && woken:
+				return nil // EOF: the stub's write end closed at execve
 			}
 		}
 		if fds[1].Revents != 0 {
+			if woken {
+				return nil // it ran and is gone already
+			}
 			return errors.New("container init exited before start")
 		}
 	}

@@ -256,6 +256,29 @@ func TestNamespacesJoinByPath(t *testing.T) {
 		}
 		t.Logf("refused: %s", strings.TrimSpace(r.stderr))
 	})
+
+	// Joining a pid namespace whose init is someone else's (the conformance suite's
+	// linux_ns_path does this): the container's init is an ordinary member there, and its
+	// parent, outside, is invisible to it (getppid() is 0).
+	t.Run("Pid", func(t *testing.T) {
+		holder := sleeper(t, "unshare", "--pid", "--fork", "--kill-child", "sleep", "60")
+		want := waitNsDiffers(t, holder.Process.Pid, "pid_for_children")
+		x := newH(t, "sleep", "1000")
+		for i, ns := range x.spec.Linux.Namespaces {
+			if ns.Type == specs.PIDNamespace {
+				x.spec.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/pid_for_children", holder.Process.Pid)
+			}
+		}
+		x.create("pidjoin")
+		if got, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", x.initPid("pidjoin"))); got != want {
+			t.Errorf("container's pid namespace = %q, want the joined %q", got, want)
+		}
+		x.ok("start", "pidjoin")
+		if st := x.state("pidjoin")["status"]; st != "running" {
+			t.Errorf("status after start = %v, want running", st)
+		}
+		x.ok("delete", "--force", "pidjoin")
+	})
 }
 
 func TestNamespacesUser(t *testing.T) {
@@ -288,6 +311,43 @@ echo "== id"; id -u; id -g; stat -c %u /bin/busybox; echo "== ns"; readlink /pro
 	if got := section(out, "ns"); len(got) != 1 || got[0] == host0 {
 		t.Errorf("user namespace inside = %q, host's %q", got, host0)
 	}
+}
+
+// TestNamespacesNone: a spec without any namespace (runtime-tools' linux_ns_itype). The container
+// inherits every namespace of the runtime, enters its rootfs with chroot, gets a /proc there (in
+// the host's mount table: the stub needs it), and delete takes that mount away again (the leak
+// check looks for it).
+func TestNamespacesNone(t *testing.T) {
+	x := newH(t, "sh", "-c", "readlink /proc/self/ns/mnt > /ns; readlink /proc/self/ns/pid >> /ns")
+	x.spec.Hostname = ""
+	x.spec.Linux.Namespaces = nil
+	x.spec.Linux.MaskedPaths, x.spec.Linux.ReadonlyPaths = nil, nil
+	x.create("nons")
+	pid := x.initPid("nons")
+	for _, k := range []string{"mnt", "pid", "net", "ipc", "uts", "cgroup"} {
+		host, _ := os.Readlink("/proc/self/ns/" + k)
+		if got, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, k)); got != host {
+			t.Errorf("%s namespace = %q, want the runtime's %q", k, got, host)
+		}
+	}
+	x.ok("start", "nons")
+	x.waitStopped("nons")
+	mnt, _ := os.Readlink("/proc/self/ns/mnt")
+	pidns, _ := os.Readlink("/proc/self/ns/pid")
+	if got := lines(mustRead(t, filepath.Join(x.bundle, "rootfs", "ns"))); strings.Join(got, " ") != mnt+" "+pidns {
+		t.Errorf("inside, /proc/self/ns shows %q, want %q %q", got, mnt, pidns)
+	}
+	x.ok("delete", "nons")
+
+	t.Run("MaskedPathsRefused", func(t *testing.T) {
+		x := newH(t, "true")
+		x.spec.Hostname = ""
+		x.spec.Linux.Namespaces = nil
+		x.writeSpec()
+		if r := x.run("create", "--bundle", x.bundle, "masked"); r.code == 0 || !strings.Contains(r.stderr, "mount namespace") {
+			t.Fatalf("maskedPaths without a mount namespace: code %d stderr %q", r.code, r.stderr)
+		}
+	})
 }
 
 func TestNamespacesTime(t *testing.T) {

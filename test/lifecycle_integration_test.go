@@ -216,3 +216,36 @@ func waitFile(t *testing.T, path string) {
 	}
 	t.Fatalf("%s never appeared", path)
 }
+
+// TestStartShortLivedProcess: a process that is over at once has still been started: `start`
+// succeeds (it used to look for the init only after waking it, and found a zombie now and then).
+// Repeated, as it was a race.
+func TestStartShortLivedProcess(t *testing.T) {
+	x := newH(t, "true")
+	for i := range 40 {
+		id := "short" + strconv.Itoa(i)
+		x.create(id)
+		if r := x.run("start", id); r.code != 0 {
+			t.Fatalf("start #%d of a process that exits at once: exit %d, stderr %q", i, r.code, r.stderr)
+		}
+		x.ok("delete", "--force", id)
+	}
+}
+
+// TestStartReturnsAfterExec: poststart hooks run "after the user-specified process is executed",
+// so `start` waits for the execve (the stub's end of the exec fifo closes then), as runc's does:
+// when it returns, the init is the user's program, not the stub. Repeated, as it was a race.
+func TestStartReturnsAfterExec(t *testing.T) {
+	x := newH(t, "sleep", "1000")
+	for i := range 40 {
+		id := "exec" + strconv.Itoa(i)
+		x.create(id)
+		pid := x.initPid(id)
+		x.ok("start", id)
+		exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+		if err != nil || filepath.Base(exe) != "busybox" {
+			t.Fatalf("start #%d returned while the init was %q (%v), not the user's sleep", i, exe, err)
+		}
+		x.ok("delete", "--force", id)
+	}
+}

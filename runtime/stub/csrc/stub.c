@@ -265,7 +265,8 @@ static void waitfifo(int fd)
 		r = sys(SYS_write, w, "0", 1);
 	while (r == -EINTR);
 	check(r, "write exec fifo");
-	sys(SYS_close, w, 0, 0);
+	// w stays open: it is close-on-exec, so "hull start", which reads the fifo
+	// to EOF, returns (and runs poststart hooks) only once execve succeeded.
 	sys(SYS_close, fd, 0, 0);
 }
 
