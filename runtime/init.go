@@ -97,24 +97,17 @@ func (in *initProc) detach() error {
 }
 
 func (in *initProc) run() error {
-	s, l := in.b.Spec, in.b.Spec.Linux
 	// No fd of the host may reach the container (CVE-2024-21626): everything above stdio is
 	// closed at exec, and the fds hull itself passes on are opened after this.
 	if err := closeExecFrom(3); err != nil {
 		return err
 	}
-	if !namespaces.Has(l.Namespaces, specs.MountNamespace) {
-		return in.runWithoutMountNS()
-	}
-	plan, err := rootfs.NewPlan(s, in.b.Rootfs, rootfs.Options{BeforeCgroup: in.placed, NoPivot: in.b.NoPivot, InUserNS: in.b.InUserNS,
-		// In its own cgroup namespace (made above, or joined), the init sees its cgroup as "/":
-		// cgroup v1 hierarchies must be mounted fresh, not bound from the host's root.
-		CgroupNS: namespaces.Has(l.Namespaces, specs.CgroupNamespace)})
+	root, err := in.rootSetup()
 	if err != nil {
-		return fmt.Errorf("rootfs: %w", err)
+		return err
 	}
-	if err := plan.Mount(in.rec); err != nil {
-		return fmt.Errorf("rootfs: %w", err)
+	if err := root.mount(); err != nil {
+		return err
 	}
 	if err := in.setHostname(); err != nil {
 		return err
@@ -127,51 +120,105 @@ func (in *initProc) run() error {
 	if err := in.hooksAtCreate(); err != nil {
 		return err
 	}
-	if err := plan.Pivot(in.rec); err != nil {
-		return fmt.Errorf("rootfs: %w", err)
+	if err := root.enter(); err != nil {
+		return err
 	}
 	if err := in.sysctls(); err != nil {
 		return err
 	}
-	if err := plan.Finish(in.rec); err != nil {
-		return fmt.Errorf("rootfs: %w", err)
+	if err := in.makeCwd(); err != nil {
+		return err
 	}
-	if s.Process == nil {
+	if err := root.finish(); err != nil {
+		return err
+	}
+	if in.b.Spec.Process == nil {
 		// Allowed at create; `start` refuses it. Wait here until deleted.
 		return in.waitForever(fifo)
 	}
 	return in.execProcess(fifo)
 }
 
-// runWithoutMountNS serves a spec that shares the host's mount namespace: mounting there
+// rootSetup is how the init builds and enters the container's root filesystem.
+type rootSetup interface {
+	mount() error  // before the create-time hooks
+	enter() error  // pivot_root (or its fallback) or chroot
+	finish() error // after sysctls: masked and read-only paths, read-only root
+}
+
+// rootSetup picks the mount plan and pivot_root when the container has a mount namespace, and
+// chroot alone when it shares the host's.
+func (in *initProc) rootSetup() (rootSetup, error) {
+	l := in.b.Spec.Linux
+	if !namespaces.Has(l.Namespaces, specs.MountNamespace) {
+		return chrootRoot{in}, nil
+	}
+	plan, err := rootfs.NewPlan(in.b.Spec, in.b.Rootfs, rootfs.Options{BeforeCgroup: in.placed, NoPivot: in.b.NoPivot, InUserNS: in.b.InUserNS,
+		// In its own cgroup namespace (made above, or joined), the init sees its cgroup as "/":
+		// cgroup v1 hierarchies must be mounted fresh, not bound from the host's root.
+		CgroupNS: namespaces.Has(l.Namespaces, specs.CgroupNamespace)})
+	if err != nil {
+		return nil, fmt.Errorf("rootfs: %w", err)
+	}
+	return planRoot{plan: plan, rec: in.rec}, nil
+}
+
+// planRoot is the usual case: rootfs's mount plan and pivot_root, in our own mount namespace.
+type planRoot struct {
+	plan *rootfs.Plan
+	rec  remoteRecorder
+}
+
+func (p planRoot) mount() error  { return wrapRootfs(p.plan.Mount(p.rec)) }
+func (p planRoot) enter() error  { return wrapRootfs(p.plan.Pivot(p.rec)) }
+func (p planRoot) finish() error { return wrapRootfs(p.plan.Finish(p.rec)) }
+
+func wrapRootfs(err error) error {
+	if err != nil {
+		return fmt.Errorf("rootfs: %w", err)
+	}
+	return nil
+}
+
+// makeCwd creates process.cwd if the image lacks it, as runc does. After pivot_root (or chroot)
+// every path, symlinks included, resolves inside the container's root, so MkdirAll is safe; it
+// runs before a read-only root is remounted.
+func (in *initProc) makeCwd() error {
+	p := in.b.Spec.Process
+	if p == nil {
+		return nil
+	}
+	if _, err := os.Stat(p.Cwd); err == nil {
+		return nil
+	}
+	if err := in.rec.step("mkdir", "-p "+p.Cwd, func() error { return os.MkdirAll(p.Cwd, 0o755) }); err != nil {
+		return fmt.Errorf("create cwd %q set in config.json: %w", p.Cwd, err)
+	}
+	return nil
+}
+
+// chrootRoot serves a spec that shares the host's mount namespace: mounting there
 // changes the host, and pivot_root would move the host's root, so the rootfs is entered with
 // chroot(2), and of the spec's mounts only /proc is made (mountProcShared says why). runc makes
 // them all in the host's mount table and never removes them.
-func (in *initProc) runWithoutMountNS() error {
-	if err := in.placed(); err != nil {
+type chrootRoot struct{ in *initProc }
+
+func (c chrootRoot) mount() error {
+	if err := c.in.placed(); err != nil {
 		return err
 	}
-	if err := in.mountProcShared(); err != nil {
-		return err
-	}
-	if err := in.setHostname(); err != nil {
-		return err
-	}
-	fifo, err := in.openFifo()
-	if err != nil {
-		return err
-	}
-	if err := in.hooksAtCreate(); err != nil {
-		return err
-	}
-	if err := in.rec.step("chroot", in.b.Rootfs, func() error { return unix.Chroot(in.b.Rootfs) }); err != nil {
-		return fmt.Errorf("chroot %s: %w", in.b.Rootfs, err)
-	}
-	if in.b.Spec.Process == nil {
-		return in.waitForever(fifo)
-	}
-	return in.execProcess(fifo)
+	return c.in.mountProcShared()
 }
+
+func (c chrootRoot) enter() error {
+	b := c.in.b
+	if err := c.in.rec.step("chroot", b.Rootfs, func() error { return unix.Chroot(b.Rootfs) }); err != nil {
+		return fmt.Errorf("chroot %s: %w", b.Rootfs, err)
+	}
+	return nil
+}
+
+func (c chrootRoot) finish() error { return nil }
 
 // hooksAtCreate asks the parent to run prestart/createRuntime hooks (in the runtime namespace),
 // then runs createContainer hooks here, in the container's namespaces, before pivot_root.

@@ -110,7 +110,8 @@ func TestBadInputCreate(t *testing.T) {
 			x.spec.Process.Args = []string{"/notexec"}
 		}, true, "", []string{"/notexec", "permission denied"}},
 		{"directory as executable", func(x *h) { x.spec.Process.Args = []string{"/tmp"} }, true, "", []string{"/tmp", "permission denied"}},
-		{"missing cwd", func(x *h) { x.spec.Process.Cwd = "/does/not/exist" }, true, "", []string{"/does/not/exist"}},
+		// A missing cwd is created, as runc does (TestMissingCwdCreated); one that can't be is refused.
+		{"cwd under a file", func(x *h) { x.spec.Process.Cwd = "/bin/busybox/sub" }, true, "", []string{"/bin/busybox/sub", "not a directory"}},
 		{"unknown filesystem type", func(x *h) {
 			x.spec.Mounts = append(x.spec.Mounts, specs.Mount{Destination: "/mnt", Type: "bogusfs", Source: "none"})
 		}, true, "", []string{"/mnt"}},

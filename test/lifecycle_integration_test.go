@@ -249,3 +249,15 @@ func TestStartReturnsAfterExec(t *testing.T) {
 		x.ok("delete", "--force", id)
 	}
 }
+
+// TestMissingCwdCreated: a process.cwd the rootfs lacks is created, as runc does, even when the
+// root is then made read-only.
+func TestMissingCwdCreated(t *testing.T) {
+	x := newH(t, "pwd")
+	x.spec.Process.Cwd = "/work/dir"
+	x.spec.Root.Readonly = true
+	r := x.runContainer("cwd")
+	if r.code != 0 || r.stdout != "/work/dir\n" {
+		t.Fatalf("run with a missing cwd: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
