@@ -34,7 +34,7 @@ type Options struct {
 	// BeforeCgroup, if set, runs once before the first cgroup mount (or at the end of Mount
 	// when there is none): the runtime finishes moving the init into its cgroups meanwhile,
 	// and a cgroup mount shows the cgroup the init is in.
-	BeforeCgroup func() error
+	BeforeCgroup func() error `json:"-"`
 }
 
 // MountStep is one entry of spec.Mounts, translated for mount(2).
