@@ -89,16 +89,26 @@ func (in *initProc) startContainerHooks(prog stub.Program, hooks []specs.Hook) e
 
 // program builds what the stub needs for the final identity change and execve.
 func (in *initProc) program(p *specs.Process, path string) (stub.Program, error) {
-	prog := stub.Program{
-		Path: path, Argv: p.Args, Env: p.Env,
-		UID: p.User.UID, GID: p.User.GID, AdditionalGids: p.User.AdditionalGids,
-		NoNewPrivileges: p.NoNewPrivileges,
+	prog, err := stubProgram(p, path, in.b.Spec.Linux.Seccomp)
+	if err != nil {
+		return prog, err
 	}
 	if in.b.InUserNS {
 		// A user namespace whose setgroups file says "deny" refuses setgroups(2).
 		if b, err := os.ReadFile("/proc/self/setgroups"); err == nil && strings.TrimSpace(string(b)) == "deny" {
 			prog.SkipSetgroups = true
 		}
+	}
+	return prog, nil
+}
+
+// stubProgram turns an OCI process into the stub's program: identity, capabilities,
+// no_new_privs and the compiled seccomp filter. Used for the container's process and for exec.
+func stubProgram(p *specs.Process, path string, sc *specs.LinuxSeccomp) (stub.Program, error) {
+	prog := stub.Program{
+		Path: path, Argv: p.Args, Env: p.Env,
+		UID: p.User.UID, GID: p.User.GID, AdditionalGids: p.User.AdditionalGids,
+		NoNewPrivileges: p.NoNewPrivileges,
 	}
 	c, err := capsFor(p.Capabilities)
 	if err != nil {
@@ -110,7 +120,7 @@ func (in *initProc) program(p *specs.Process, path string) (stub.Program, error)
 		return prog, err
 	}
 	prog.CapLastCap = last
-	if sc := in.b.Spec.Linux.Seccomp; sc != nil {
+	if sc != nil {
 		f, err := seccomp.Compile(sc)
 		if err != nil {
 			return prog, fmt.Errorf("seccomp: %w", err)

@@ -45,10 +45,9 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 	return nil
 }
 
-// openFifo opens the fifo for reading and waits until the stub wrote its byte or died, then
-// until the stub's end of the fifo closes: it is close-on-exec, so that is the execve of the
-// user's program (or the stub's exit), and poststart hooks run "after the user-specified process
-// is executed", as runc's start (which reads the fifo to EOF) runs them too.
+// openFifo releases the container's stub and waits until the user's program runs (see
+// releaseStub). poststart hooks run "after the user-specified process is executed", as runc's
+// start (which reads the fifo to EOF) runs them too.
 func (r *Runtime) openFifo(s *State) error {
 	// The pidfd first: opening the fifo lets the process run, and a short one may be gone (a
 	// zombie) a moment later, which would look like a container that never started.
@@ -57,7 +56,22 @@ func (r *Runtime) openFifo(s *State) error {
 		return errors.New("cannot start a container that has stopped")
 	}
 	defer unix.Close(pidfd)
-	fd, err := unix.Open(r.fifo(s.ID), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	err = releaseStub(r.fifo(s.ID), pidfd)
+	if errors.Is(err, errStubExited) {
+		return errors.New("container init exited before start")
+	}
+	return err
+}
+
+// errStubExited: the stub's process ended before it was released.
+var errStubExited = errors.New("the process exited before it was released")
+
+// releaseStub opens a stub's fifo for reading, which lets the stub (blocked opening it for
+// writing) go on, and waits until the stub wrote its byte and then its end of the fifo closed:
+// that end is close-on-exec, so EOF means the execve of the user's program happened (or the
+// stub exited). It waits with poll(2) on the fifo and the process's pidfd, never with a sleep.
+func releaseStub(path string, pidfd int) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
@@ -70,7 +84,7 @@ func (r *Runtime) openFifo(s *State) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("wait for container init: %w", err)
+			return fmt.Errorf("wait for the stub: %w", err)
 		}
 		if fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0 {
 			var b [1]byte
@@ -87,7 +101,7 @@ func (r *Runtime) openFifo(s *State) error {
 			if woken {
 				return nil // it ran and is gone already
 			}
-			return errors.New("container init exited before start")
+			return errStubExited
 		}
 	}
 }

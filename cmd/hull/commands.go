@@ -40,6 +40,7 @@ var commands = map[string]command{
 	"start":    {"start the process of a created container", cmdStart},
 	"run":      {"create and start a container", cmdRun},
 	"state":    {"print a container's state as JSON", cmdState},
+	"exec":     {"run another process in a running container", cmdExec},
 	"kill":     {"send a signal to a container's init (default SIGTERM)", cmdKill},
 	"delete":   {"delete a container and everything it holds", cmdDelete},
 	"list":     {"list containers", cmdList},
@@ -263,7 +264,7 @@ func specVersion() string { return specs.Version }
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "hull: a container runtime with runc's command line\n\nUsage: hull [global flags] COMMAND [flags] [args]\n\nCommands:")
 	tw := tabwriter.NewWriter(w, 10, 1, 2, ' ', 0)
-	for _, name := range []string{"create", "start", "run", "state", "kill", "delete", "list", "ps", "pause", "resume", "spec", "features"} {
+	for _, name := range []string{"create", "start", "run", "exec", "state", "kill", "delete", "list", "ps", "pause", "resume", "spec", "features"} {
 		fmt.Fprintf(tw, "  %s\t%s\n", name, commands[name].summary)
 	}
 	tw.Flush()

@@ -143,3 +143,35 @@ func capLastCap() (int, error) {
 	}
 	return n, nil
 }
+
+// Prepare is for starting the stub as a new process (hull exec) instead of replacing this one:
+// it returns the sealed stub and its encoded program as close-on-exec memfds. The caller hands
+// both to the child and starts "/proc/self/fd/<exe's fd in the child>" with Argv. p.FifoFD,
+// if set, must be the fifo's fd number in the child.
+func Prepare(p Program) (exe, prog *os.File, err error) {
+	if goruntime.GOARCH != "amd64" {
+		return nil, nil, fmt.Errorf("stub: no stub built for %s", goruntime.GOARCH)
+	}
+	if p.CapLastCap == 0 {
+		if p.CapLastCap, err = capLastCap(); err != nil {
+			return nil, nil, err
+		}
+	}
+	data, err := Encode(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	efd, err := sealedMemfd("hull-stub", stubBin, unix.MFD_EXEC)
+	if err != nil {
+		return nil, nil, err
+	}
+	pfd, err := sealedMemfd("hull-program", data, unix.MFD_NOEXEC_SEAL)
+	if err != nil {
+		unix.Close(efd)
+		return nil, nil, err
+	}
+	return os.NewFile(uintptr(efd), "memfd:hull-stub"), os.NewFile(uintptr(pfd), "memfd:hull-program"), nil
+}
+
+// Argv is the stub's command line for a program at progFD (its number in the child).
+func Argv(progFD int) []string { return []string{"hull-stub", strconv.Itoa(progFD)} }

@@ -1,0 +1,299 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hullrt/hull/namespaces"
+	"github.com/hullrt/hull/runtime/stub"
+)
+
+// ExecOptions are exec's flags (runc's names).
+type ExecOptions struct {
+	ID            string
+	Process       *specs.Process // the whole process: from --process, or ExecProcess plus flags
+	Detach        bool
+	PidFile       string
+	ConsoleSocket string
+}
+
+// ExecProcess is the base of `exec ID CMD...` without --process: the container's own process
+// settings (env, cwd, user, capabilities, rlimits, no_new_privs, AppArmor), as runc does, so an
+// exec'd process is confined exactly like the container's.
+func (r *Runtime) ExecProcess(id string) (*specs.Process, error) {
+	s, err := r.load(id)
+	if err != nil {
+		return nil, err
+	}
+	if s.Spec.Process == nil {
+		return &specs.Process{Cwd: "/", Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}, nil
+	}
+	p := *s.Spec.Process
+	p.Terminal, p.ConsoleSize, p.Args = false, nil, nil
+	return &p, nil
+}
+
+// Exec runs another process in a running container: it joins every namespace of the container
+// and its cgroups, and gets the container's seccomp filter and, unless the process says
+// otherwise, its capabilities, rlimits and no_new_privs. Detached, it returns once the process
+// runs (the pid file written); otherwise it waits and returns the process's exit code.
+//
+// How: a thread of ours joins the container's namespaces (setns; joining the mount namespace
+// also makes the container's root that thread's root) and clones the stub from there, so the
+// child is born inside. The stub waits on a private fifo while we move it into the cgroups and
+// set its rlimits, then does the same identity change as at start and execve()s.
+func (r *Runtime) Exec(ctx context.Context, o ExecOptions) (int, error) {
+	s, err := r.load(o.ID)
+	if err != nil {
+		return 0, err
+	}
+	switch st := r.status(s); st {
+	case Running, Created:
+	default:
+		return 0, fmt.Errorf("cannot exec in a %s container", st)
+	}
+	if namespaces.Has(s.Spec.Linux.Namespaces, specs.UserNamespace) {
+		return 0, errors.New("exec into a container with a user namespace is not supported yet")
+	}
+	p := o.Process
+	if err := validateProcess(p); err != nil {
+		return 0, fmt.Errorf("invalid process: %w", err)
+	}
+	if p.Terminal && o.Detach && o.ConsoleSocket == "" {
+		return 0, errors.New("a detached exec with a terminal needs --console-socket")
+	}
+	initfd, err := s.pidfd()
+	if err != nil {
+		return 0, fmt.Errorf("cannot exec in a stopped container")
+	}
+	defer unix.Close(initfd)
+
+	fifo, err := r.execFifo(s)
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(fifo.Name())
+	defer fifo.Close()
+
+	c, err := r.spawnInside(s, p, fifo)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(c.pidfd)
+	if err := r.releaseExec(s, p, c, fifo.Name()); err != nil {
+		_ = unix.PidfdSendSignal(c.pidfd, unix.SIGKILL, nil, 0)
+		_ = c.cmd.Wait()
+		return 0, err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, c.cmd.Process.Pid); err != nil {
+			return 0, err
+		}
+	}
+	waitTTY := func() {}
+	if c.master != nil {
+		if o.ConsoleSocket != "" {
+			err = sendConsole(o.ConsoleSocket, c.master)
+			c.master.Close()
+		} else {
+			waitTTY = terminal(c.master)
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if o.Detach {
+		return 0, nil
+	}
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+	go r.forward(sigs, c.pidfd, done)
+	err = c.cmd.Wait()
+	code := exitCode(c.cmd.ProcessState, err)
+	waitTTY()
+	return code, nil
+}
+
+// execFifo makes the private fifo one exec'd stub waits on, and holds it with O_PATH.
+func (r *Runtime) execFifo(s *State) (*os.File, error) {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	path := filepath.Join(r.dir(s.ID), "exec-"+hex.EncodeToString(b[:])+".fifo")
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		return nil, fmt.Errorf("exec fifo: %w", err)
+	}
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("exec fifo: %w", err)
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// execChild is an exec'd process while hull holds it.
+type execChild struct {
+	cmd    *exec.Cmd
+	pidfd  int
+	master *os.File // pty master, when the process has a terminal
+}
+
+// spawnInside joins the container's namespaces on a thread locked for good and starts the stub
+// from it. Everything that must resolve inside the container (the executable, the pty) is
+// looked up on that thread.
+func (r *Runtime) spawnInside(s *State, p *specs.Process, fifo *os.File) (*execChild, error) {
+	type result struct {
+		c   *execChild
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		goruntime.LockOSThread() // never unlocked: Go retires the thread when this returns
+		c, err := r.startInside(s, p, fifo)
+		res <- result{c, err}
+	}()
+	out := <-res
+	return out.c, out.err
+}
+
+func (r *Runtime) startInside(s *State, p *specs.Process, fifo *os.File) (*execChild, error) {
+	joins := make([]specs.LinuxNamespace, 0, len(s.Spec.Linux.Namespaces))
+	for _, ns := range s.Spec.Linux.Namespaces {
+		joins = append(joins, specs.LinuxNamespace{Type: ns.Type, Path: namespaces.ProcPath(s.Pid, ns.Type)})
+	}
+	for _, ns := range namespaces.ToJoin(joins) {
+		if err := namespaces.Join(ns, r); err != nil {
+			return nil, err
+		}
+	}
+	path, err := lookPath(p.Args[0], p.Env)
+	if err != nil {
+		return nil, err
+	}
+	prog, err := stubProgram(p, path, s.Spec.Linux.Seccomp)
+	if err != nil {
+		return nil, err
+	}
+	prog.FifoFD = 5 // ExtraFiles: 3 stub, 4 program, 5 fifo
+	exe, progFile, err := stub.Prepare(prog)
+	if err != nil {
+		return nil, err
+	}
+	defer exe.Close()
+	defer progFile.Close()
+	c := &execChild{pidfd: -1}
+	cmd := &exec.Cmd{
+		Path: "/proc/self/fd/3", Args: stub.Argv(4), Env: []string{}, Dir: p.Cwd,
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		ExtraFiles:  []*os.File{exe, progFile, fifo},
+		SysProcAttr: &syscall.SysProcAttr{PidFD: &c.pidfd},
+	}
+	if p.Terminal {
+		master, slave, err := openPty(p)
+		if err != nil {
+			return nil, err
+		}
+		defer slave.Close()
+		c.master = master
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
+	}
+	c.cmd = cmd
+	err = r.step("clone", fmt.Sprintf("into the namespaces of pid %d: stub → %s %s", s.Pid, path, strings.Join(p.Args[1:], " ")), cmd.Start)
+	if err != nil {
+		if c.master != nil {
+			c.master.Close()
+		}
+		return nil, fmt.Errorf("exec %s: %w", p.Args[0], err)
+	}
+	return c, nil
+}
+
+// releaseExec puts the waiting stub into the container's cgroups, applies the rlimits, then
+// releases it and waits until its execve happened.
+func (r *Runtime) releaseExec(s *State, p *specs.Process, c *execChild, fifo string) error {
+	pid := c.cmd.Process.Pid
+	cg, err := r.loadCgroup(s)
+	if err != nil {
+		return err
+	}
+	if err := r.step("cgroup.apply", fmt.Sprintf("pid %d → %s", pid, s.CgroupPath), func() error { return cg.Apply(pid) }); err != nil {
+		return fmt.Errorf("cgroup %s: add pid %d: %w", s.CgroupPath, pid, err)
+	}
+	for _, rl := range p.Rlimits {
+		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := r.step("prlimit", fmt.Sprintf("pid %d %s soft=%d hard=%d", pid, rl.Type, rl.Soft, rl.Hard), func() error {
+			return unix.Prlimit(pid, rlimitOf[rl.Type], &lim, nil)
+		}); err != nil {
+			return fmt.Errorf("set %s: %w", rl.Type, err)
+		}
+	}
+	if p.OOMScoreAdj != nil {
+		adj := fmt.Sprint(*p.OOMScoreAdj)
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid), []byte(adj), 0); err != nil {
+			return fmt.Errorf("set oom_score_adj: %w", err)
+		}
+	}
+	err = r.step("open+read", fifo+" (releases the exec'd stub)", func() error { return releaseStub(fifo, c.pidfd) })
+	if errors.Is(err, errStubExited) {
+		// The stub reports why on the process's stderr (an execve error, say).
+		return fmt.Errorf("exec %s: the process failed to start", p.Args[0])
+	}
+	return err
+}
+
+// openPty makes a pty pair in the container's devpts; the calling thread is in its mount
+// namespace, so /dev/ptmx is the container's.
+func openPty(p *specs.Process) (master, slave *os.File, err error) {
+	m, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open /dev/ptmx in the container: %w", err)
+	}
+	master = os.NewFile(uintptr(m), "ptmx")
+	if err := unix.IoctlSetPointerInt(m, unix.TIOCSPTLCK, 0); err != nil {
+		master.Close()
+		return nil, nil, fmt.Errorf("unlock pty: %w", err)
+	}
+	n, err := unix.IoctlGetUint32(m, unix.TIOCGPTN)
+	if err != nil {
+		master.Close()
+		return nil, nil, fmt.Errorf("pty number: %w", err)
+	}
+	sfd, err := unix.Open(fmt.Sprintf("/dev/pts/%d", n), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		master.Close()
+		return nil, nil, fmt.Errorf("open pty: %w", err)
+	}
+	if sz := p.ConsoleSize; sz != nil {
+		_ = unix.IoctlSetWinsize(sfd, unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(sz.Height), Col: uint16(sz.Width)})
+	}
+	return master, os.NewFile(uintptr(sfd), "pts"), nil
+}
+
+// sendConsole sends the pty master to the caller's --console-socket (SCM_RIGHTS).
+func sendConsole(path string, master *os.File) error {
+	f, err := dialConsole(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Sendmsg(int(f.Fd()), []byte("/dev/ptmx"), unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
+		return fmt.Errorf("send pty master to console socket: %w", err)
+	}
+	return nil
+}
