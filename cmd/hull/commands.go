@@ -47,6 +47,8 @@ var commands = map[string]command{
 	"ps":       {"list the processes of a container", cmdPs},
 	"pause":    {"freeze every process of a container", cmdPause},
 	"resume":   {"thaw a paused container", cmdResume},
+	"update":   {"change a container's cgroup limits", cmdUpdate},
+	"events":   {"print a container's resource usage and OOM events as JSON lines", cmdEvents},
 	"spec":     {"write a safe default config.json", cmdSpec},
 	"features": {"print the runtime-spec features hull implements", cmdFeatures},
 }
@@ -264,7 +266,7 @@ func specVersion() string { return specs.Version }
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "hull: a container runtime with runc's command line\n\nUsage: hull [global flags] COMMAND [flags] [args]\n\nCommands:")
 	tw := tabwriter.NewWriter(w, 10, 1, 2, ' ', 0)
-	for _, name := range []string{"create", "start", "run", "exec", "state", "kill", "delete", "list", "ps", "pause", "resume", "spec", "features"} {
+	for _, name := range []string{"create", "start", "run", "exec", "state", "kill", "delete", "list", "ps", "pause", "resume", "update", "events", "spec", "features"} {
 		fmt.Fprintf(tw, "  %s\t%s\n", name, commands[name].summary)
 	}
 	tw.Flush()
