@@ -15,31 +15,24 @@ func (r *Runtime) Resume(id string) error {
 }
 
 func (r *Runtime) freeze(id string, from, to Status) error {
-	unlock, err := r.lock(id)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	s, err := r.load(id)
-	if err != nil {
-		return err
-	}
-	if st := r.status(s); st != from {
-		return fmt.Errorf("container %s is %s, not %s", id, st, from)
-	}
-	mustMove(from, to)
-	cg, err := r.loadCgroup(s)
-	if err != nil {
-		return err
-	}
-	op := cg.Freeze
-	if to == Running {
-		op = cg.Thaw
-	}
-	if err := r.step("cgroup.freeze", fmt.Sprintf("%s → %s", s.CgroupPath, to), op); err != nil {
-		return fmt.Errorf("%s %s: %w", map[Status]string{Paused: "pause", Running: "resume"}[to], id, err)
-	}
-	return nil
+	return r.locked(id, func(s *State) error {
+		if st := r.status(s); st != from {
+			return fmt.Errorf("container %s is %s, not %s", id, st, from)
+		}
+		mustMove(from, to)
+		cg, err := r.loadCgroup(s)
+		if err != nil {
+			return err
+		}
+		op := cg.Freeze
+		if to == Running {
+			op = cg.Thaw
+		}
+		if err := r.step("cgroup.freeze", fmt.Sprintf("%s → %s", s.CgroupPath, to), op); err != nil {
+			return fmt.Errorf("%s %s: %w", map[Status]string{Paused: "pause", Running: "resume"}[to], id, err)
+		}
+		return nil
+	})
 }
 
 // Pids lists the host pids of every process in the container's cgroup.

@@ -13,36 +13,29 @@ import (
 // It waits on the fifo and a pidfd together, so a container that died meanwhile is an error, not
 // a hang. poststart hooks run after the process was executed and before Start returns.
 func (r *Runtime) Start(ctx context.Context, id string) error {
-	unlock, err := r.lock(id)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	s, err := r.load(id)
-	if err != nil {
-		return err
-	}
-	switch st := r.status(s); st {
-	case Created:
-	case Stopped:
-		return errors.New("cannot start a container that has stopped")
-	default:
-		return fmt.Errorf("cannot start an already %s container", st)
-	}
-	if s.Spec.Process == nil {
-		return errors.New("cannot start a container without a process: config.json has no \"process\"")
-	}
-	if err := r.step("open+read", r.fifo(id)+" (wakes the stub)", func() error { return r.openFifo(s) }); err != nil {
-		return err
-	}
-	mustMove(Created, Running)
-	if err := os.Remove(r.fifo(id)); err != nil {
-		return fmt.Errorf("remove exec fifo: %w", err)
-	}
-	if h := s.Spec.Hooks; h != nil {
-		r.runHooksWarn(ctx, "poststart", h.Poststart, s.OCIState(Running))
-	}
-	return nil
+	return r.locked(id, func(s *State) error {
+		switch st := r.status(s); st {
+		case Created:
+		case Stopped:
+			return errors.New("cannot start a container that has stopped")
+		default:
+			return fmt.Errorf("cannot start an already %s container", st)
+		}
+		if s.Spec.Process == nil {
+			return errors.New("cannot start a container without a process: config.json has no \"process\"")
+		}
+		if err := r.step("open+read", r.fifo(id)+" (wakes the stub)", func() error { return r.openFifo(s) }); err != nil {
+			return err
+		}
+		mustMove(Created, Running)
+		if err := os.Remove(r.fifo(id)); err != nil {
+			return fmt.Errorf("remove exec fifo: %w", err)
+		}
+		if h := s.Spec.Hooks; h != nil {
+			r.runHooksWarn(ctx, "poststart", h.Poststart, s.OCIState(Running))
+		}
+		return nil
+	})
 }
 
 // openFifo releases the container's stub and waits until the user's program runs (see

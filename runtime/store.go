@@ -104,6 +104,20 @@ func (r *Runtime) lock(id string) (func(), error) {
 	return func() { unix.Close(fd) }, nil
 }
 
+// locked runs fn on a container's state while holding its lock.
+func (r *Runtime) locked(id string, fn func(s *State) error) error {
+	unlock, err := r.lock(id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	s, err := r.load(id)
+	if err != nil {
+		return err
+	}
+	return fn(s)
+}
+
 // ids lists the containers under the root.
 func (r *Runtime) ids() ([]string, error) {
 	ents, err := os.ReadDir(r.Root)

@@ -10,30 +10,23 @@ import (
 // values in its state, so a later update starts from them. Only the fields r sets change:
 // Docker and containerd send partial LinuxResources.
 func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
-	unlock, err := r.lock(id)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	s, err := r.load(id)
-	if err != nil {
-		return err
-	}
-	if r.status(s) == Stopped {
-		return fmt.Errorf("cannot update a stopped container %s", id)
-	}
-	cg, err := r.loadCgroup(s)
-	if err != nil {
-		return err
-	}
-	if err := r.step("cgroup.set", s.CgroupPath, func() error { return cg.Set(res) }); err != nil {
-		return fmt.Errorf("update %s: %w", id, err)
-	}
-	if s.Spec.Linux.Resources == nil {
-		s.Spec.Linux.Resources = &specs.LinuxResources{}
-	}
-	mergeResources(s.Spec.Linux.Resources, res)
-	return r.save(s)
+	return r.locked(id, func(s *State) error {
+		if r.status(s) == Stopped {
+			return fmt.Errorf("cannot update a stopped container %s", id)
+		}
+		cg, err := r.loadCgroup(s)
+		if err != nil {
+			return err
+		}
+		if err := r.step("cgroup.set", s.CgroupPath, func() error { return cg.Set(res) }); err != nil {
+			return fmt.Errorf("update %s: %w", id, err)
+		}
+		if s.Spec.Linux.Resources == nil {
+			s.Spec.Linux.Resources = &specs.LinuxResources{}
+		}
+		mergeResources(s.Spec.Linux.Resources, res)
+		return r.save(s)
+	})
 }
 
 // mergeResources copies every field set in src into dst.
