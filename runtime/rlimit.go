@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -24,6 +25,10 @@ func setRlimits(rl []specs.POSIXRlimit, step func(op, args string, fn func() err
 		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
 		res := rlimitOf[r.Type]
 		err := step("prlimit", fmt.Sprintf("%s soft=%d hard=%d", r.Type, r.Soft, r.Hard), func() error {
+			if res == unix.RLIMIT_NOFILE {
+				// Through Go, so that its exec does not put back the soft limit it started with.
+				return syscall.Setrlimit(res, (*syscall.Rlimit)(&lim))
+			}
 			return unix.Prlimit(0, res, &lim, nil)
 		})
 		if err != nil {

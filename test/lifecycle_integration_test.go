@@ -4,11 +4,14 @@ package test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 func TestRunExitCodes(t *testing.T) {
@@ -259,5 +262,29 @@ func TestMissingCwdCreated(t *testing.T) {
 	r := x.runContainer("cwd")
 	if r.code != 0 || r.stdout != "/work/dir\n" {
 		t.Fatalf("run with a missing cwd: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestRlimitNofileInherited: without RLIMIT_NOFILE in the spec, the container gets the soft limit
+// hull was started with, not the one Go raises for itself; with it, the spec's value.
+func TestRlimitNofileInherited(t *testing.T) {
+	x := newH(t, "sh", "-c", "ulimit -n")
+	x.spec.Process.Rlimits = nil
+	x.writeSpec()
+	run := func(id string) string {
+		cmd := exec.Command("prlimit", "--nofile=777:4096", hullBin, "--root", x.root, "run", "--bundle", x.bundle, id)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("run under prlimit: %v", err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if got := run("inherit"); got != "777" {
+		t.Fatalf("soft NOFILE without a spec limit = %s, want 777 (hull's own at start)", got)
+	}
+	x.spec.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 1000, Hard: 2000}}
+	x.writeSpec()
+	if got := run("spec"); got != "1000" {
+		t.Fatalf("soft NOFILE with the spec's 1000 = %s", got)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
-	"unsafe"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -70,7 +70,7 @@ func Exec(p Program) error {
 		}
 	}
 
-	return execveat(exe, []string{"hull-stub", strconv.Itoa(progFD)})
+	return execFD(exe, []string{"hull-stub", strconv.Itoa(progFD)})
 }
 
 // sealedMemfd returns a close-on-exec memfd holding data, sealed so no one can
@@ -110,26 +110,14 @@ func clearCloexec(fd int) error {
 	return err
 }
 
-// execveat runs the file open at fd. syscall.Exec cannot take an fd, and
-// execve("/proc/self/fd/N") would need /proc; this is what it does otherwise,
-// as runc's system.Execveat does. One difference: syscall.Exec restores the
-// RLIMIT_NOFILE soft limit Go raised at startup, and this cannot (see doc.go).
-func execveat(fd int, argv []string) error {
-	empty, err := unix.BytePtrFromString("")
-	if err != nil {
-		return err
-	}
-	argvp := make([]*byte, len(argv)+1) // NULL-terminated
-	for i, a := range argv {
-		if argvp[i], err = unix.BytePtrFromString(a); err != nil {
-			return err
-		}
-	}
-	envp := []*byte{nil}
-	_, _, errno := unix.RawSyscall6(unix.SYS_EXECVEAT, uintptr(fd),
-		uintptr(unsafe.Pointer(empty)), uintptr(unsafe.Pointer(&argvp[0])),
-		uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
-	return fmt.Errorf("stub: execveat hull-stub: %w", errno)
+// execFD executes the program behind fd through /proc/self/fd with syscall.Exec rather than a
+// raw execveat(2): Go raised its own soft RLIMIT_NOFILE at start-up, and syscall.Exec puts the
+// original back first, so a container whose spec sets no RLIMIT_NOFILE gets the limit hull was
+// started with, not Go's. (A spec'd limit set with syscall.Setrlimit tells Go to leave it.)
+// The memfd is close-on-exec, which execve of an ELF file through /proc/self/fd allows.
+func execFD(fd int, argv []string) error {
+	err := syscall.Exec(fmt.Sprintf("/proc/self/fd/%d", fd), argv, []string{})
+	return fmt.Errorf("stub: exec hull-stub: %w", err)
 }
 
 func capLastCap() (int, error) {
