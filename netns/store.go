@@ -1,0 +1,289 @@
+package netns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	vnetns "github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// Store creates networks and attaches containers to them. Its definitions and leases live
+// in a state directory; its kernel objects in one "host" network namespace, the caller's
+// own unless HostNetNS names another. A Store is safe for concurrent use, and several
+// processes may open the same directory.
+type Store struct {
+	ipam   ipam
+	rec    Recorder
+	hostNS vnetns.NsHandle
+	nl     *netlink.Handle // netlink sockets opened in hostNS
+}
+
+// Option changes how Open sets up a Store.
+type Option func(*options)
+
+type options struct{ hostNS string }
+
+// HostNetNS makes the Store put its bridges, host veths and nftables table in the network
+// namespace mounted at path instead of the caller's. Tests use it to keep everything in a
+// namespace of their own.
+func HostNetNS(path string) Option { return func(o *options) { o.hostNS = path } }
+
+// Open opens (creating it if needed) the state directory dir. rec may be nil.
+func Open(dir string, rec Recorder, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if rec == nil {
+		rec = nopRecorder{}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open network store: %w", err)
+	}
+	var ns vnetns.NsHandle
+	var err error
+	if o.hostNS != "" {
+		ns, err = vnetns.GetFromPath(o.hostNS)
+	} else {
+		ns, err = vnetns.Get()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open host netns %q: %w", o.hostNS, err)
+	}
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE, unix.NETLINK_NETFILTER)
+	if err != nil {
+		ns.Close()
+		return nil, fmt.Errorf("netlink socket: %w", err)
+	}
+	return &Store{ipam: ipam{dir: dir}, rec: rec, hostNS: ns, nl: h}, nil
+}
+
+// Close releases the Store's netlink sockets and namespace descriptor. Kernel objects
+// and state stay.
+func (s *Store) Close() error {
+	s.nl.Close()
+	return s.hostNS.Close()
+}
+
+// step runs one kernel operation and reports it.
+func (s *Store) step(op, args string, fn func() error) error {
+	start := time.Now()
+	err := fn()
+	s.rec.Step(op, args, err, time.Since(start))
+	if err != nil {
+		return fmt.Errorf("%s: %w", args, err)
+	}
+	return nil
+}
+
+// List returns every network, sorted by name.
+func (s *Store) List() ([]Network, error) {
+	var out []Network
+	err := s.ipam.locked(func() error {
+		all, err := s.ipam.all()
+		for _, st := range all {
+			out = append(out, st.Network)
+		}
+		return err
+	})
+	return out, err
+}
+
+// Attachments returns the containers attached to network.
+func (s *Store) Attachments(network string) ([]Attachment, error) {
+	var out []Attachment
+	err := s.ipam.locked(func() error {
+		st, err := s.ipam.load(network)
+		if err != nil {
+			return err
+		}
+		for a, l := range st.Leases {
+			out = append(out, st.attachment(a, l))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Create makes network name: a bridge holding the subnet's first address as gateway, IPv4
+// forwarding on, and masquerading of the subnet's traffic leaving by any other interface.
+// A zero subnet picks a free /24 of 10.88.0.0/16.
+func (s *Store) Create(ctx context.Context, name string, subnet netip.Prefix) (*Network, error) {
+	if err := validName("network", name); err != nil {
+		return nil, err
+	}
+	if subnet.IsValid() {
+		if err := checkSubnet(subnet); err != nil {
+			return nil, err
+		}
+	}
+	var n Network
+	err := s.ipam.locked(func() error {
+		all, err := s.ipam.all()
+		if err != nil {
+			return err
+		}
+		var taken []netip.Prefix
+		for _, st := range all {
+			if st.Name == name {
+				return fmt.Errorf("network %s: %w", name, ErrExists)
+			}
+			taken = append(taken, st.Subnet)
+		}
+		if !subnet.IsValid() {
+			if subnet, err = pickSubnet(taken); err != nil {
+				return err
+			}
+		} else if overlapsAny(subnet, taken) {
+			return fmt.Errorf("subnet %v overlaps another hull network: %w", subnet, ErrInUse)
+		}
+		n = Network{Name: name, Bridge: bridgeName(name), Subnet: subnet, Gateway: gatewayOf(subnet), MTU: DefaultMTU}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := s.ensure(n); err != nil {
+			s.teardown(n, len(all) == 0)
+			return err
+		}
+		if err := s.ipam.save(&netState{Network: n}, true); err != nil {
+			s.teardown(n, len(all) == 0)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create network %s: %w", name, err)
+	}
+	return &n, nil
+}
+
+// ensure brings the kernel in line with network n; it is idempotent, so Reconcile can
+// rebuild a network after a reboot from its state file alone.
+func (s *Store) ensure(n Network) error {
+	br, err := s.nl.LinkByName(n.Bridge)
+	var notFound netlink.LinkNotFoundError
+	switch {
+	case errors.As(err, &notFound):
+		br = &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, MTU: n.MTU, Flags: net.FlagUp, TxQLen: -1}}
+		if err := s.step("netlink", fmt.Sprintf("ip link add %s mtu %d up type bridge", n.Bridge, n.MTU), func() error {
+			return s.nl.LinkAdd(br)
+		}); err != nil {
+			return err
+		}
+	case err != nil:
+		return fmt.Errorf("ip link show %s: %w", n.Bridge, err)
+	case br.Type() != "bridge":
+		return fmt.Errorf("link %s is a %s, not a bridge: %w", n.Bridge, br.Type(), ErrExists)
+	default:
+		if err := s.step("netlink", "ip link set "+n.Bridge+" up", func() error { return s.nl.LinkSetUp(br) }); err != nil {
+			return err
+		}
+	}
+	gw := netip.PrefixFrom(n.Gateway, n.Subnet.Bits())
+	if err := s.step("netlink", fmt.Sprintf("ip addr replace %v dev %s", gw, n.Bridge), func() error {
+		return s.nl.AddrReplace(br, &netlink.Addr{IPNet: ipNet(gw)})
+	}); err != nil {
+		return err
+	}
+	// Routing between the bridge and the host's other interfaces is IPv4 forwarding; the
+	// switch is per namespace and, like Docker, hull turns it on for the whole namespace,
+	// since replies come in on the uplink, whose own forwarding flag the kernel checks.
+	if err := s.step("sysctl", "sysctl -w net.ipv4.ip_forward=1", func() error {
+		return inNS(int(s.hostNS), func() error { return setSysctl("/proc/sys/net/ipv4/ip_forward", "1") })
+	}); err != nil {
+		return err
+	}
+	return s.nftEnsure(n)
+}
+
+// teardown removes what ensure made, best effort: it runs on the failure path and in
+// Remove, after the state says the network is gone or never was.
+func (s *Store) teardown(n Network, lastNetwork bool) error {
+	errNft := s.nftRemove(n.Name, lastNetwork)
+	var errLink error
+	if br, err := s.nl.LinkByName(n.Bridge); err == nil {
+		errLink = s.step("netlink", "ip link del "+n.Bridge, func() error { return s.nl.LinkDel(br) })
+	}
+	return errors.Join(errNft, errLink)
+}
+
+// Remove deletes network name: its rules, its bridge, and hull's nftables table when no
+// network is left. A network with containers attached is not removed (ErrInUse).
+func (s *Store) Remove(ctx context.Context, name string) error {
+	err := s.ipam.locked(func() error {
+		all, err := s.ipam.all()
+		if err != nil {
+			return err
+		}
+		var st *netState
+		for _, x := range all {
+			if x.Name == name {
+				st = x
+			}
+		}
+		if st == nil {
+			return fmt.Errorf("network %s: %w", name, ErrNotFound)
+		}
+		if n := len(st.Leases); n > 0 {
+			return fmt.Errorf("%d container(s) attached: %w", n, ErrInUse)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := s.teardown(st.Network, len(all) == 1); err != nil {
+			return err
+		}
+		return s.ipam.remove(name)
+	})
+	if err != nil {
+		return fmt.Errorf("remove network %s: %w", name, err)
+	}
+	return nil
+}
+
+// Reconcile repairs the store after a crash or a reboot: every network's bridge, address
+// and rules are made to exist again, and the leases of containers for which alive returns
+// false are released, with their host veths and conntrack entries.
+func (s *Store) Reconcile(ctx context.Context, alive func(containerID string) bool) error {
+	var all []*netState
+	if err := s.ipam.locked(func() (err error) { all, err = s.ipam.all(); return err }); err != nil {
+		return fmt.Errorf("reconcile networks: %w", err)
+	}
+	var errs []error
+	for _, st := range all {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := s.ipam.locked(func() error { return s.ensure(st.Network) }); err != nil {
+			errs = append(errs, fmt.Errorf("reconcile network %s: %w", st.Name, err))
+		}
+		for _, l := range st.Leases {
+			if !alive(l.ContainerID) {
+				if err := s.Detach(ctx, st.Name, l.ContainerID); err != nil {
+					errs = append(errs, fmt.Errorf("reconcile: %w", err))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func setSysctl(path, val string) error {
+	b, err := os.ReadFile(path)
+	if err == nil && strings.TrimSpace(string(b)) == val {
+		return nil
+	}
+	return os.WriteFile(path, []byte(val), 0o644)
+}
+
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
