@@ -111,8 +111,18 @@ func mountFS(s sys, r *root, m MountStep) error {
 		return err
 	}
 	defer f.Close()
+	var lower *os.File // tmpcopyup: the directory the tmpfs is about to cover
+	if m.CopyUp {
+		if lower, err = openDir(f, "."); err != nil {
+			return err
+		}
+		defer lower.Close()
+	}
 	if err := s.mount(m.Source, r.target(f, m.Destination), r.host(m.Destination), m.Type, m.Flags, m.Data); err != nil {
 		return err
+	}
+	if lower != nil {
+		return copyUp(s, r, lower, m)
 	}
 	if m.Type != "proc" {
 		return nil

@@ -14,6 +14,7 @@ type mountOpts struct {
 	data        []string  // filesystem options (size=, mode=, newinstance, ...) passed through
 	attrSet     uint64    // MOUNT_ATTR_* to set recursively with mount_setattr(2) (rro, rnosuid, ...)
 	attrClr     uint64    // MOUNT_ATTR_* to clear recursively
+	copyUp      bool      // tmpcopyup: fill a new tmpfs with what the directory under it held
 }
 
 // flagOption is a mount(8) option that sets or clears one MS_* bit.
@@ -113,7 +114,6 @@ var recursiveAtime = map[string]uint64{
 var unsupportedOptions = map[string]string{
 	"idmap":     "idmapped mounts are not supported",
 	"ridmap":    "idmapped mounts are not supported",
-	"tmpcopyup": "tmpcopyup is not supported",
 	"nodevices": "nodevices is a Solaris option",
 }
 
@@ -147,6 +147,10 @@ func parseOptions(options []string) (mountOpts, error) {
 		if a, ok := recursiveAtime[opt]; ok {
 			o.attrSet = o.attrSet&^unix.MOUNT_ATTR__ATIME | a
 			o.attrClr |= unix.MOUNT_ATTR__ATIME
+			continue
+		}
+		if opt == "tmpcopyup" {
+			o.copyUp = true
 			continue
 		}
 		if why, ok := unsupportedOptions[opt]; ok {

@@ -38,7 +38,7 @@ func TestParseOptions(t *testing.T) {
 			want: mountOpts{attrClr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV}},
 		{name: "empty option skipped", options: []string{"", "ro"}, want: mountOpts{flags: unix.MS_RDONLY}},
 		{name: "idmap refused", options: []string{"idmap"}, wantErr: true},
-		{name: "tmpcopyup refused", options: []string{"tmpcopyup"}, wantErr: true},
+		{name: "tmpcopyup", options: []string{"rw", "nosuid", "tmpcopyup"}, want: mountOpts{flags: unix.MS_NOSUID, copyUp: true}},
 		{name: "NUL refused", options: []string{"size=1\x00"}, wantErr: true},
 	}
 	for _, tt := range tests {

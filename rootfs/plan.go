@@ -49,6 +49,7 @@ type MountStep struct {
 	Propagation []uintptr // one extra mount(2) call each
 	AttrSet     uint64    // recursive MOUNT_ATTR_* for mount_setattr(2)
 	AttrClr     uint64
+	CopyUp      bool // tmpcopyup: the new tmpfs starts with a copy of the directory it covers
 	Cgroup      bool // type "cgroup": v1 or v2 is decided when applied, by looking at the host
 	CgroupNS    bool // for Cgroup: the init has its own cgroup namespace
 }
@@ -173,7 +174,10 @@ func planMount(m specs.Mount, relOK bool, bundle string) (MountStep, error) {
 		return MountStep{}, err
 	}
 	s := MountStep{Source: m.Source, Destination: dst, Type: m.Type, Flags: o.flags,
-		Data: strings.Join(o.data, ","), Propagation: o.propagation, AttrSet: o.attrSet, AttrClr: o.attrClr}
+		Data: strings.Join(o.data, ","), Propagation: o.propagation, AttrSet: o.attrSet, AttrClr: o.attrClr, CopyUp: o.copyUp}
+	if s.CopyUp && (m.Type != "tmpfs" || o.flags&(unix.MS_BIND|unix.MS_REMOUNT) != 0) {
+		return MountStep{}, errors.New("tmpcopyup needs a fresh tmpfs")
+	}
 	// "A mount is a bind mount if it has either bind or rbind in the options."
 	s.Bind = o.flags&unix.MS_BIND != 0 || m.Type == "bind"
 	switch {

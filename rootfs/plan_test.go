@@ -66,6 +66,7 @@ func TestNewPlanRejects(t *testing.T) {
 		{"bind without source", "without a source", specWith("1.2.0", specs.Mount{Destination: "/x", Options: []string{"bind"}}), "/r"},
 		{"relative bind source", "bundle", specWith("1.2.0", specs.Mount{Destination: "/x", Source: "x", Options: []string{"bind"}}), "/r"},
 		{"idmap", "idmapped", specWith("1.2.0", specs.Mount{Destination: "/x", Source: "/x", Options: []string{"bind", "idmap"}}), "/r"},
+		{"tmpcopyup on a bind", "fresh tmpfs", specWith("1.2.0", specs.Mount{Destination: "/x", Source: "/x", Options: []string{"bind", "tmpcopyup"}}), "/r"},
 		{"NUL in destination", "NUL", specWith("1.2.0", specs.Mount{Destination: "/x\x00", Type: "tmpfs"}), "/r"},
 	}
 	for _, tt := range tests {
