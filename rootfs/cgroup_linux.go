@@ -10,17 +10,53 @@ import (
 )
 
 // mountCgroup gives the container a view of its own cgroup at m.Destination. On a
-// cgroup v2 host that is a fresh cgroup2 mount: inside a cgroup namespace its root is
-// the container's cgroup. On a v1 host it is a tmpfs with one directory per hierarchy,
-// as runc does.
+// cgroup v2 host, in a cgroup namespace, that is a fresh cgroup2 mount, whose root is the
+// container's cgroup; without one, a bind of our own cgroup's directory (mountCgroupV2Bind).
+// On a v1 host it is a tmpfs with one directory per hierarchy, as runc does.
 func mountCgroup(s sys, r *root, m MountStep) error {
 	var st unix.Statfs_t
 	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		if !m.CgroupNS {
+			return mountCgroupV2Bind(s, r, m)
+		}
 		v2 := m
 		v2.Type, v2.Cgroup = "cgroup2", false
 		return mountFS(s, r, v2)
 	}
 	return mountCgroupV1(s, r, m)
+}
+
+// mountCgroupV2Bind binds /sys/fs/cgroup/<our cgroup> at m.Destination. A fresh cgroup2 mount
+// made from the initial cgroup namespace would show the whole host tree, and worse, the
+// kernel applies its options to the one cgroup2 superblock (cgroup_get_tree calls
+// apply_cgroup_root_flags): mounting without nsdelegate or memory_recursiveprot would turn
+// them off for the whole host, under systemd's feet.
+func mountCgroupV2Bind(s sys, r *root, m MountStep) error {
+	procCgroup, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return err
+	}
+	src, err := v2Dir("/sys/fs/cgroup", string(procCgroup))
+	if err != nil {
+		return err
+	}
+	flags := m.Flags &^ unix.MS_REMOUNT
+	b := MountStep{Source: src, Destination: m.Destination, Bind: true, Flags: flags | unix.MS_BIND | unix.MS_REC}
+	if flags != 0 {
+		b.Remount = flags | unix.MS_BIND | unix.MS_REMOUNT
+	}
+	return bind(s, r, b)
+}
+
+// v2Dir is the directory of our cgroup v2 cgroup under mountpoint, from the "0::/path" line
+// of /proc/self/cgroup (cgroups(7)).
+func v2Dir(mountpoint, procCgroup string) (string, error) {
+	for _, line := range strings.Split(procCgroup, "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok && strings.HasPrefix(p, "/") {
+			return filepath.Join(mountpoint, filepath.Clean(p)), nil
+		}
+	}
+	return "", fmt.Errorf("no cgroup v2 line in /proc/self/cgroup: %q", procCgroup)
 }
 
 // mountCgroupV1 mounts a tmpfs, then under it each v1 hierarchy: bound from the host's

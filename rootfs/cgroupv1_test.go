@@ -56,3 +56,19 @@ func TestV1HierarchiesErrors(t *testing.T) {
 		t.Errorf("got %v, %v from garbage", got, err)
 	}
 }
+
+func TestV2Dir(t *testing.T) {
+	for in, want := range map[string]string{
+		"0::/\n":                         "/sys/fs/cgroup",
+		"0::/hull/c1\n":                  "/sys/fs/cgroup/hull/c1",
+		"12:pids:/x\n0::/user.slice/a\n": "/sys/fs/cgroup/user.slice/a",
+		"0::/../../etc\n":                "/sys/fs/cgroup/etc",
+	} {
+		if got, err := v2Dir("/sys/fs/cgroup", in); err != nil || got != want {
+			t.Errorf("v2Dir(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := v2Dir("/sys/fs/cgroup", "12:pids:/x\n"); err == nil {
+		t.Error("v2Dir without a 0:: line: no error")
+	}
+}

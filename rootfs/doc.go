@@ -43,8 +43,13 @@
 //     mounts of the host's nodes in a user namespace ("If a file already exists at path
 //     that does not match the requested device, the runtime MUST generate an error"), and
 //     the /dev/fd, /dev/std{in,out,err}, /dev/core and /dev/ptmx symlinks. A "cgroup" mount
-//     is a fresh cgroup2 on a v2 host, or on v1 a tmpfs with a read-only bind of each
-//     hierarchy's directory of our own cgroup (fresh mounts in a cgroup namespace).
+//     is, on a v2 host, a fresh cgroup2 in a cgroup namespace and otherwise a bind of our own
+//     cgroup's directory (a fresh mount from the host's cgroup namespace would reset the
+//     host's cgroup2 options, nsdelegate among them); on v1 a tmpfs with a read-only bind of
+//     each hierarchy's directory of our own cgroup (fresh mounts in a cgroup namespace).
+//     A tmpfs with runc's tmpcopyup option (podman's --tmpfs and --read-only) is filled
+//     with a copy of the directory it covers, read through a descriptor opened before the
+//     mount, and takes that directory's mode unless its options set mode=.
 //   - (the runtime runs the createContainer hooks here)
 //   - Pivot: pivot_root(".", "."), make the old root rslave and detach it; or, with
 //     NoPivot, MS_MOVE the rootfs onto "/" and chroot.
@@ -69,7 +74,7 @@
 //
 // # Not covered
 //
-// Idmapped mounts (the idmap and ridmap options are refused), tmpcopyup, SELinux mount
+// Idmapped mounts (the idmap and ridmap options are refused), SELinux mount
 // labels (linux.mountLabel), /dev/console (the runtime's terminal code binds the pty
 // there), runc's unmounting of host mounts before the NoPivot chroot, and image stores
 // or overlay snapshots. The recursive options (rro, rnosuid, ...) use mount_setattr(2);

@@ -161,8 +161,8 @@ if $B mkdir /sys/fs/cgroup/hull-test 2>/dev/null; then echo top=rw; else echo to
 for d in /sys/fs/cgroup/*/; do
   if $B mkdir "$d/hull-test" 2>/dev/null; then echo "sub=rw $d"; else echo sub=ro; fi
 done
-[ -e /sys/fs/cgroup/cgroup.controllers ] && echo v2=yes
-[ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ] && echo v1memory=yes
+if [ -e /sys/fs/cgroup/cgroup.controllers ]; then echo v2=yes; fi
+if [ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then echo v1memory=yes; fi
 `
 	r := runJob(t, helperJob{Spec: spec, Rootfs: root, Script: script})
 	if r.code != 0 {

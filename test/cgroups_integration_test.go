@@ -14,23 +14,44 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
-// These tests read the container's cgroup from the host (cgroup v1 hierarchies under
-// /sys/fs/cgroup/<controller>, as on this hybrid host) and from inside the container.
+// These tests read the container's cgroup from the host and from inside the container. Where
+// the files live and what they are called depends on the host's layout: cgroup v1 (or hybrid)
+// has a hierarchy per controller under /sys/fs/cgroup/<controller> and v1 file names
+// (memory.limit_in_bytes, freezer.state); pure cgroup v2 has one tree at /sys/fs/cgroup and v2
+// names (memory.max, cgroup.freeze). make vmtest runs them on pure v2 and pure v1.
 
-// cgFile reads a file of the test's cgroup in one v1 hierarchy.
+// cgroupV2 says whether /sys/fs/cgroup is a pure cgroup v2 mount (statfs magic, as the
+// cgroups package and containerd decide it).
+var cgroupV2 = func() bool {
+	var st unix.Statfs_t
+	return unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+}()
+
+// cgRel is where a file of the test's cgroup is, relative to /sys/fs/cgroup: in the
+// controller's hierarchy on v1, in the one tree on v2.
+func (x *h) cgRel(controller, file string) string {
+	if cgroupV2 {
+		return filepath.Join(x.spec.Linux.CgroupsPath, file)
+	}
+	return filepath.Join(controller, x.spec.Linux.CgroupsPath, file)
+}
+
+// cgFile reads a file of the test's cgroup (see cgRel).
 func (x *h) cgFile(controller, file string) string {
 	x.t.Helper()
-	b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", controller, x.spec.Linux.CgroupsPath, file))
+	b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", x.cgRel(controller, file)))
 	if err != nil {
 		x.t.Fatal(err)
 	}
 	return strings.TrimSpace(string(b))
 }
 
-// cgProcs lists the pids in the test's cgroup (memory hierarchy), sorted.
+// cgProcs lists the pids in the test's cgroup (on v1 the memory hierarchy's), sorted.
 func (x *h) cgProcs() []int {
 	x.t.Helper()
 	var pids []int
@@ -64,20 +85,38 @@ func i64(v int64) *int64   { return &v }
 func u64(v uint64) *uint64 { return &v }
 
 func TestCgroupsLimits(t *testing.T) {
-	x := newH(t, "sh", "-c", `cd /sys/fs/cgroup && for f in memory/memory.limit_in_bytes cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us cpuset/cpuset.cpus pids/pids.max; do echo "$f $(cat $f)"; done`)
-	x.spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: i64(64 << 20)}
-	x.spec.Linux.Resources.CPU = &specs.LinuxCPU{Shares: u64(512), Quota: i64(50000), Period: u64(100000), Cpus: "0", Mems: "0"}
-	x.spec.Linux.Resources.Pids = &specs.LinuxPids{Limit: i64(20)}
-	want := map[string]string{
+	want := map[string]string{ // controller/file -> value
 		"memory/memory.limit_in_bytes": "67108864", "cpu/cpu.shares": "512", "cpu/cpu.cfs_quota_us": "50000",
 		"cpu/cpu.cfs_period_us": "100000", "cpuset/cpuset.cpus": "0", "pids/pids.max": "20",
 	}
+	if cgroupV2 {
+		// cpu.weight is the shares converted as containerd's library does it (its formula
+		// changed once already: ask it rather than copy it).
+		want = map[string]string{
+			"memory/memory.max": "67108864", "cpu/cpu.weight": strconv.FormatUint(cgroup2.ConvertCPUSharesToCgroupV2Value(512), 10), "cpu/cpu.max": "50000 100000",
+			"cpuset/cpuset.cpus": "0", "pids/pids.max": "20",
+		}
+	}
+	// Inside, the cgroup namespace makes the container's cgroup the root of what it sees: v1
+	// shows a directory per hierarchy, v2 the files themselves.
+	var inFiles []string
+	for f := range want {
+		if cgroupV2 {
+			_, f, _ = strings.Cut(f, "/")
+		}
+		inFiles = append(inFiles, f)
+	}
+	sort.Strings(inFiles)
+	x := newH(t, "sh", "-c", `cd /sys/fs/cgroup && for f in `+strings.Join(inFiles, " ")+`; do echo "$f $(cat $f)"; done`)
+	x.spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: i64(64 << 20)}
+	x.spec.Linux.Resources.CPU = &specs.LinuxCPU{Shares: u64(512), Quota: i64(50000), Period: u64(100000), Cpus: "0", Mems: "0"}
+	x.spec.Linux.Resources.Pids = &specs.LinuxPids{Limit: i64(20)}
 	const id = "limits"
 	out := x.create(id)
 	for f, v := range want {
 		c, file, _ := strings.Cut(f, "/")
 		if got := x.cgFile(c, file); got != v {
-			t.Errorf("host %s%s/%s = %q, want %q", c, x.spec.Linux.CgroupsPath, file, got, v)
+			t.Errorf("host /sys/fs/cgroup/%s = %q, want %q", x.cgRel(c, file), got, v)
 		}
 	}
 	x.ok("start", id)
@@ -90,6 +129,9 @@ func TestCgroupsLimits(t *testing.T) {
 		}
 	}
 	for f, v := range want {
+		if cgroupV2 {
+			_, f, _ = strings.Cut(f, "/")
+		}
 		if inside[f] != v {
 			t.Errorf("inside /sys/fs/cgroup/%s = %q, want %q (container said:\n%s)", f, inside[f], v, mustRead(t, out))
 		}
@@ -132,10 +174,27 @@ const memoryHog = `mkfifo /tmp/f; head -c 300m /dev/zero >/tmp/f & exec tail </t
 func memoryLimited(t *testing.T) *h {
 	x := newH(t, "sh", "-c", memoryHog)
 	x.spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: i64(32 << 20)}
-	if _, err := os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"); err == nil {
+	if _, err := os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"); err == nil || (cgroupV2 && swapOn()) {
 		x.spec.Linux.Resources.Memory.Swap = i64(32 << 20) // no swapping out of the limit
 	}
 	return x
+}
+
+// swapOn says whether the host has any swap space (/proc/swaps has more than its header).
+func swapOn() bool {
+	b, err := os.ReadFile("/proc/swaps")
+	return err == nil && len(lines(string(b))) > 1
+}
+
+// cgCount reads the number after key in a flat-keyed cgroup file ("oom_kill 1").
+func cgCount(content, key string) int {
+	var n int
+	for _, l := range lines(content) {
+		if k, v, ok := strings.Cut(l, " "); ok && k == key {
+			n, _ = strconv.Atoi(v)
+		}
+	}
+	return n
 }
 
 func TestCgroupsOOMKill(t *testing.T) {
@@ -151,6 +210,24 @@ func TestCgroupsOOMKill(t *testing.T) {
 		x.create(id)
 		x.ok("start", id)
 		x.waitStopped(id)
+		if cgroupV2 {
+			if got := x.cgFile("memory", "memory.max"); got != "33554432" {
+				t.Errorf("memory.max = %s, want 33554432", got)
+			}
+			// memory.events counts the times the limit was hit and the OOM kills; memory.peak
+			// (5.19+) is the high-water mark.
+			ev := x.cgFile("memory", "memory.events")
+			if cgCount(ev, "max") == 0 || cgCount(ev, "oom_kill") == 0 {
+				t.Errorf("memory.events:\n%s\nwant max and oom_kill counted", ev)
+			}
+			if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", x.cgRel("memory", "memory.peak"))); err == nil {
+				if peak, _ := strconv.Atoi(x.cgFile("memory", "memory.peak")); peak < 30<<20 {
+					t.Errorf("memory.peak = %d, want the limit 33554432 reached", peak)
+				}
+			}
+			x.ok("delete", id)
+			return
+		}
 		if got := x.cgFile("memory", "memory.limit_in_bytes"); got != "33554432" {
 			t.Errorf("memory.limit_in_bytes = %s, want 33554432", got)
 		}
@@ -180,9 +257,7 @@ func TestCgroupsPauseResume(t *testing.T) {
 	if got := x.state(id)["status"]; got != "paused" {
 		t.Errorf("after pause, status %v, want paused", got)
 	}
-	if got := x.cgFile("freezer", "freezer.state"); got != "FROZEN" {
-		t.Errorf("after pause, freezer.state %s, want FROZEN", got)
-	}
+	x.checkFrozen(true)
 	pid := x.initPid(id)
 	if st := procState(t, pid); st != "D" && st != "S" {
 		t.Logf("frozen init is in state %s", st)
@@ -191,10 +266,27 @@ func TestCgroupsPauseResume(t *testing.T) {
 	if got := x.state(id)["status"]; got != "running" {
 		t.Errorf("after resume, status %v, want running", got)
 	}
-	if got := x.cgFile("freezer", "freezer.state"); got != "THAWED" {
-		t.Errorf("after resume, freezer.state %s, want THAWED", got)
-	}
+	x.checkFrozen(false)
 	x.stop(id)
+}
+
+// checkFrozen checks the cgroup's freezer: freezer.state on v1; on v2 cgroup.freeze, what was
+// asked, and the "frozen" key of cgroup.events, what the kernel did.
+func (x *h) checkFrozen(want bool) {
+	x.t.Helper()
+	if !cgroupV2 {
+		if got, state := x.cgFile("freezer", "freezer.state"), map[bool]string{true: "FROZEN", false: "THAWED"}[want]; got != state {
+			x.t.Errorf("freezer.state %s, want %s", got, state)
+		}
+		return
+	}
+	n := map[bool]int{true: 1, false: 0}[want]
+	if got := x.cgFile("", "cgroup.freeze"); got != strconv.Itoa(n) {
+		x.t.Errorf("cgroup.freeze %s, want %d", got, n)
+	}
+	if ev := x.cgFile("", "cgroup.events"); cgCount(ev, "frozen") != n {
+		x.t.Errorf("cgroup.events:\n%s\nwant frozen %d", ev, n)
+	}
 }
 
 // procState is the one-letter state of a process from /proc/<pid>/stat.
@@ -223,7 +315,10 @@ func TestCgroupsPsAndDelete(t *testing.T) {
 		t.Errorf("ps does not list the init %d: %v", init, pids)
 	}
 	dirs := cgroupDirs(x.spec.Linux.CgroupsPath)
-	if len(dirs) < 5 {
+	if cgroupV2 && len(dirs) != 1 {
+		t.Errorf("the container has %d cgroup dirs, want its one v2 dir: %v", len(dirs), dirs)
+	}
+	if !cgroupV2 && len(dirs) < 5 {
 		t.Errorf("the container has cgroup dirs in only %d hierarchies: %v", len(dirs), dirs)
 	}
 	x.stop(id)
@@ -236,14 +331,7 @@ func TestCgroupsPreexistingPathKept(t *testing.T) {
 	x := newH(t, "true")
 	x.spec.Linux.CgroupsPath = filepath.Join(cgroupParent, "preexisting")
 	var made []string
-	hier, _ := filepath.Glob("/sys/fs/cgroup/*")
-	for _, h := range hier {
-		if strings.Contains(h, "process_api") {
-			continue
-		}
-		if fi, err := os.Stat(h); err != nil || !fi.IsDir() {
-			continue
-		}
+	for _, h := range hierarchies() {
 		if _, err := os.Stat(filepath.Join(h, "cgroup.procs")); err != nil {
 			continue // not a hierarchy
 		}

@@ -101,7 +101,7 @@ func section(out, name string) []string {
 
 // mountEntry is one line of /proc/<pid>/mountinfo (proc(5)).
 type mountEntry struct {
-	root, point, opts, optional, fstype, source, super string
+	dev, root, point, opts, optional, fstype, source, super string
 }
 
 // parseMountinfo maps mount points to their entry; a later (upper) mount wins.
@@ -120,7 +120,7 @@ func parseMountinfo(s string) map[string]mountEntry {
 		if sep < 6 || len(f) < sep+4 {
 			continue
 		}
-		m[f[4]] = mountEntry{root: f[3], point: f[4], opts: f[5], optional: strings.Join(f[6:sep], " "),
+		m[f[4]] = mountEntry{dev: f[2], root: f[3], point: f[4], opts: f[5], optional: strings.Join(f[6:sep], " "),
 			fstype: f[sep+1], source: f[sep+2], super: f[sep+3]}
 	}
 	return m
@@ -774,11 +774,13 @@ func TestRootfsNoPivot(t *testing.T) {
 	if up := section(r.stdout, "up"); strings.Join(up, " ") != strings.Join(want, " ") {
 		t.Errorf("ls /.. = %q, want the rootfs's %q", up, want)
 	}
-	// The host's root mount (root "/" of the host's root device) must not be reachable.
+	// The host's root mount (root "/" of the host's root filesystem, the same st_dev) must not
+	// be reachable. Not the same source and type: on a VM whose / is a tmpfs, every tmpfs is
+	// "tmpfs tmpfs".
 	host := parseMountinfo(mustRead(t, "/proc/self/mountinfo"))["/"]
 	inside := strings.Join(section(r.stdout, "mountinfo"), "\n")
 	for _, e := range parseMountinfo(inside) {
-		if e.root == "/" && e.source == host.source && e.fstype == host.fstype {
+		if e.root == "/" && e.dev == host.dev {
 			t.Errorf("the host's root filesystem is visible at %s", e.point)
 		}
 	}

@@ -56,12 +56,27 @@ func mountsUnder(dir string) []string {
 	return out
 }
 
+// hierarchies lists where cgroup trees are mounted: /sys/fs/cgroup alone on pure v2; on v1 (and
+// hybrid) the directories under it, and itself. A process_api tree (this host's sandbox) is
+// left out.
+func hierarchies() []string {
+	if cgroupV2 {
+		return []string{"/sys/fs/cgroup"}
+	}
+	var out []string
+	hier, _ := filepath.Glob("/sys/fs/cgroup/*")
+	for _, h := range append(hier, "/sys/fs/cgroup") {
+		if fi, err := os.Stat(h); err == nil && fi.IsDir() && !strings.Contains(h, "process_api") {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // cgroupDirs lists the directories of cgroup path p that exist in any hierarchy.
 func cgroupDirs(p string) []string {
 	var out []string
-	hier, _ := filepath.Glob("/sys/fs/cgroup/*")
-	hier = append(hier, "/sys/fs/cgroup")
-	for _, h := range hier {
+	for _, h := range hierarchies() {
 		d := filepath.Join(h, p)
 		if fi, err := os.Stat(d); err == nil && fi.IsDir() && !strings.Contains(d, "process_api") {
 			out = append(out, d)

@@ -5,8 +5,6 @@ package test
 import (
 	"bufio"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,31 +12,27 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// cgroupFile reads a v1 cgroup file of the test's container from the host.
-func (x *h) cgroupFile(controller, file string) string {
-	x.t.Helper()
-	b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", controller, x.spec.Linux.CgroupsPath, file))
-	if err != nil {
-		x.t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
-}
-
 // TestUpdate: flags and a LinuxResources JSON on stdin (Docker's form) change the limits of a
 // running container; fields an update leaves out keep their values.
 func TestUpdate(t *testing.T) {
 	x := newH(t, "sleep", "1000")
 	x.running("up")
+	memFile, quota := "memory.limit_in_bytes", func() string { return x.cgFile("cpu", "cpu.cfs_quota_us") }
+	wantQuota := "50000"
+	if cgroupV2 {
+		memFile, quota = "memory.max", func() string { return x.cgFile("cpu", "cpu.max") }
+		wantQuota = "50000 100000"
+	}
 	x.ok("update", "--memory", "64m", "--pids-limit", "30", "up")
-	if m, p := x.cgroupFile("memory", "memory.limit_in_bytes"), x.cgroupFile("pids", "pids.max"); m != "67108864" || p != "30" {
-		t.Fatalf("after flags: memory %s pids %s", m, p)
+	if m, p := x.cgFile("memory", memFile), x.cgFile("pids", "pids.max"); m != "67108864" || p != "30" {
+		t.Fatalf("after flags: %s %s pids.max %s", memFile, m, p)
 	}
 	r := x.runIn([]byte(`{"memory":{"limit":33554432},"cpu":{"quota":50000,"period":100000}}`), "update", "--resources", "-", "up")
 	if r.code != 0 {
 		t.Fatalf("update --resources -: %d %s", r.code, r.stderr)
 	}
-	if m, q, p := x.cgroupFile("memory", "memory.limit_in_bytes"), x.cgroupFile("cpu", "cpu.cfs_quota_us"), x.cgroupFile("pids", "pids.max"); m != "33554432" || q != "50000" || p != "30" {
-		t.Fatalf("after JSON: memory %s quota %s pids %s", m, q, p)
+	if m, q, p := x.cgFile("memory", memFile), quota(), x.cgFile("pids", "pids.max"); m != "33554432" || q != wantQuota || p != "30" {
+		t.Fatalf("after JSON: %s %s quota %s pids.max %s", memFile, m, q, p)
 	}
 	if r := x.run("update", "--memory", "lots", "up"); r.code == 0 {
 		t.Fatal("update accepted a bad size")
