@@ -3,6 +3,7 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -190,4 +191,21 @@ func (m *v2Manager) Kill(sig unix.Signal) error {
 		return m.write(m.dir, "cgroup.kill", "1")
 	}
 	return m.signalAll(sig, exists(m.dir+"/cgroup.freeze"), m)
+}
+
+// CloneInto is implemented by managers on a pure cgroup v2 host. A process can then be born
+// inside the cgroup with clone3(CLONE_INTO_CGROUP): fork takes the kernel's threadgroup rwsem
+// only for reading, while a cgroup.procs write takes it for writing and may wait out an RCU
+// grace period. OpenDir returns the cgroup directory for SysProcAttr.CgroupFD.
+type CloneInto interface {
+	OpenDir() (*os.File, error)
+}
+
+// OpenDir opens the cgroup's directory.
+func (m *v2Manager) OpenDir() (*os.File, error) {
+	f, err := os.OpenFile(m.dir, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open cgroup %s: %w", m.dir, err)
+	}
+	return f, nil
 }

@@ -97,7 +97,7 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	undo = append(undo, func() { _ = cg.Delete() })
 
 	undo = append(undo, func() { _ = r.unmountProcShared(spec, rootfs) }) // only without a mount namespace
-	sp, err := r.spawn(ctx, spec, o)
+	sp, err := r.spawn(ctx, spec, o, cg)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (r *Runtime) converse(ctx context.Context, sp *spawned, b bootstrap, st *St
 		return r.initFailure(sp, err)
 	}
 	placed := make(chan error, 1)
-	go func() { placed <- r.place(ch, cg, sp.pid, st.Spec.Process) }()
+	go func() { placed <- r.place(ch, cg, sp, st.Spec.Process) }()
 	defer func() {
 		// The placement goroutine is ours to wait for. When the init failed, telling it "placed"
 		// fails too (broken pipe): the init's own error is the one to report.
@@ -239,10 +239,14 @@ func (r *Runtime) converse(ctx context.Context, sp *spawned, b bootstrap, st *St
 
 // place moves the init into its cgroups and sets its OOM score, then tells it so; on failure the
 // init is told the reason and gives up.
-func (r *Runtime) place(ch *channel, cg cgroups.Manager, pid int, p *specs.Process) error {
-	err := r.step("cgroup.apply", fmt.Sprintf("pid %d → %s", pid, cg.Path()), func() error { return cg.Apply(pid) })
-	if err != nil {
-		err = fmt.Errorf("cgroup %s: add pid %d: %w", cg.Path(), pid, err)
+func (r *Runtime) place(ch *channel, cg cgroups.Manager, sp *spawned, p *specs.Process) error {
+	pid := sp.pid
+	var err error
+	if !sp.bornInside {
+		err = r.step("cgroup.apply", fmt.Sprintf("pid %d → %s", pid, cg.Path()), func() error { return cg.Apply(pid) })
+		if err != nil {
+			err = fmt.Errorf("cgroup %s: add pid %d: %w", cg.Path(), pid, err)
+		}
 	}
 	if err == nil && p != nil && p.OOMScoreAdj != nil {
 		adj := strconv.Itoa(*p.OOMScoreAdj)

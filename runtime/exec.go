@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hullrt/hull/namespaces"
 	"github.com/hullrt/hull/runtime/caps"
 	"github.com/hullrt/hull/runtime/seccomp"
 	"github.com/hullrt/hull/runtime/stub"
@@ -52,6 +53,9 @@ func (in *initProc) execProcess(fifo int) error {
 	}
 	prog.FifoFD = fifo
 	in.rec.Step("execveat", fmt.Sprintf("stub (memfd, sealed) → waits on exec fifo, then execve %s %s", path, strings.Join(p.Args[1:], " ")), nil, 0)
+	if prog.TimeNSFD, err = in.newTimeNS(); err != nil {
+		return err
+	}
 	if h := in.b.Spec.Hooks; h != nil && len(h.StartContainer) > 0 {
 		return in.startContainerHooks(prog, h.StartContainer)
 	}
@@ -208,4 +212,34 @@ func checkExecutable(path string) error {
 		return fmt.Errorf("exec: %q: %w", path, unix.EACCES)
 	}
 	return nil
+}
+
+// newTimeNS makes the container's new time namespace, if asked, as the init's last step, and
+// returns an fd of it for the stub to join: the offsets may be written only before any task is in
+// it, and only a single-threaded process (the stub, not the Go init) may setns into one. It is
+// made this late because kernels before 6.3 refuse to create a thread (or a vfork-style child, as
+// Go's exec makes) while a task's time namespace and the one for its children differ.
+func (in *initProc) newTimeNS() (int, error) {
+	l := in.b.Spec.Linux
+	if !namespaces.IsNew(l.Namespaces, specs.TimeNamespace) {
+		return 0, nil
+	}
+	if err := in.rec.step("unshare", "CLONE_NEWTIME", func() error { return unix.Unshare(unix.CLONE_NEWTIME) }); err != nil {
+		return 0, fmt.Errorf("unshare time namespace: %w", err)
+	}
+	for clock, off := range l.TimeOffsets {
+		line := fmt.Sprintf("%s %d %d", clock, off.Secs, off.Nanosecs)
+		// timens_offsets acts on one task's namespace for children: this thread's, by its tid in
+		// the container's pid namespace, whose /proc is mounted now.
+		path := fmt.Sprintf("/proc/%d/timens_offsets", unix.Gettid())
+		if err := in.rec.step("write", line+" > "+path, func() error { return os.WriteFile(path, []byte(line), 0) }); err != nil {
+			return 0, fmt.Errorf("time offset %s: %w", clock, err)
+		}
+	}
+	// The stub joins it with setns (kernels before 6.x do not switch at execve).
+	fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/time_for_children", unix.Gettid()), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("open new time namespace: %w", err)
+	}
+	return fd, nil
 }

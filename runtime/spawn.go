@@ -13,23 +13,25 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hullrt/hull/cgroups"
 	"github.com/hullrt/hull/namespaces"
 )
 
 // spawned is the container's init as the parent holds it during create.
 type spawned struct {
-	pid     int
-	pidfd   int
-	conn    net.Conn
-	cmd     *exec.Cmd
-	release func() // lets the spawner thread go
+	pid        int
+	pidfd      int
+	conn       net.Conn
+	cmd        *exec.Cmd
+	bornInside bool   // clone3(CLONE_INTO_CGROUP) put it in its cgroup already
+	release    func() // lets the spawner thread go
 }
 
 // spawn clones `hull init` into the container's namespaces. Joining existing namespaces changes
 // the calling OS thread only, so it happens on a thread locked for this purpose, and the clone is
 // made from that same thread. The thread is kept until release: it is the init's parent in the
 // kernel's eyes, and PR_SET_PDEATHSIG fires when that thread ends.
-func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions) (sp *spawned, err error) {
+func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, cg cgroups.Manager) (sp *spawned, err error) {
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
@@ -66,7 +68,7 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions) 
 		Path: "/proc/self/exe", Args: []string{"hull", "init"}, Env: []string{},
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ExtraFiles: extra,
 		SysProcAttr: &syscall.SysProcAttr{
-			// cgroup: unshared by the init once it is in its cgroup; time: unshared here, see below.
+			// cgroup: unshared by the init once it is in its cgroup; time: by the init too (newTimeNS).
 			Cloneflags: namespaces.CloneFlags(l.Namespaces) &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
 			Setsid:     true,
 			// No Pdeathsig here: Go's child kills itself when getppid() differs from our pid,
@@ -76,6 +78,17 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions) 
 			// (Init); before that, the sync socket's EOF tells it that hull is gone.
 			PidFD: &pidfd,
 		},
+	}
+	bornInside := false
+	if ci, ok := cg.(cgroups.CloneInto); ok {
+		// Pure cgroup v2: the init is born in its cgroup, and nothing has to move it.
+		dir, err := ci.OpenDir()
+		if err != nil {
+			return nil, err
+		}
+		defer dir.Close()
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(dir.Fd())
+		bornInside = true
 	}
 	if namespaces.IsNew(l.Namespaces, specs.UserNamespace) {
 		cmd.SysProcAttr.UidMappings = namespaces.IDMappings(l.UIDMappings)
@@ -106,7 +119,7 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions) 
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
 	var once bool
-	sp = &spawned{pid: cmd.Process.Pid, pidfd: pidfd, conn: conn, cmd: cmd, release: func() {
+	sp = &spawned{pid: cmd.Process.Pid, pidfd: pidfd, conn: conn, cmd: cmd, bornInside: bornInside, release: func() {
 		if !once {
 			once = true
 			close(release)
@@ -115,32 +128,13 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions) 
 	return sp, nil
 }
 
-// enterNamespaces joins the spec's existing namespaces and unshares a new time namespace on the
-// current (locked) thread. tainted says whether the thread was changed.
+// enterNamespaces joins the spec's existing namespaces on the current (locked) thread. tainted
+// says whether the thread was changed. (A new time namespace is made by the init: newTimeNS.)
 func (r *Runtime) enterNamespaces(l *specs.Linux) (tainted bool, err error) {
 	for _, ns := range namespaces.ToJoin(l.Namespaces) {
 		tainted = true
 		if err := namespaces.Join(ns, r); err != nil {
 			return tainted, err
-		}
-	}
-	if namespaces.IsNew(l.Namespaces, specs.TimeNamespace) {
-		// Offsets can be written only before a process enters the namespace, so it is made here,
-		// for this thread's children, and the offsets written before the clone.
-		tainted = true
-		if err := r.step("unshare", "CLONE_NEWTIME", func() error { return unix.Unshare(unix.CLONE_NEWTIME) }); err != nil {
-			return tainted, fmt.Errorf("unshare time namespace: %w", err)
-		}
-		for clock, off := range l.TimeOffsets {
-			line := fmt.Sprintf("%s %d %d", clock, off.Secs, off.Nanosecs)
-			// timens_offsets exists only as /proc/<pid>/, and acts on that task's namespace for
-			// children: our thread's, reached through its tid (not /proc/self, the main thread's).
-			path := fmt.Sprintf("/proc/%d/timens_offsets", unix.Gettid())
-			if err := r.step("write", line+" > "+path, func() error {
-				return os.WriteFile(path, []byte(line), 0)
-			}); err != nil {
-				return tainted, fmt.Errorf("time offset %s: %w", clock, err)
-			}
 		}
 	}
 	return tainted, nil

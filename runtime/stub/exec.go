@@ -70,7 +70,14 @@ func Exec(p Program) error {
 		}
 	}
 
-	return execFD(exe, []string{"hull-stub", strconv.Itoa(progFD)})
+	argv := []string{"hull-stub", strconv.Itoa(progFD)}
+	if p.TimeNSFD > 0 {
+		if err := clearCloexec(p.TimeNSFD); err != nil {
+			return fmt.Errorf("stub: time namespace fd %d: %w", p.TimeNSFD, err)
+		}
+		argv = append(argv, strconv.Itoa(p.TimeNSFD))
+	}
+	return execFD(exe, argv)
 }
 
 // sealedMemfd returns a close-on-exec memfd holding data, sealed so no one can

@@ -49,6 +49,10 @@ type Program struct {
 	// without O_CLOEXEC or Exec clears it. The stub blocks until the fifo is
 	// opened for reading, then writes "0". -1 means exec at once.
 	FifoFD int
+
+	// TimeNSFD, if > 0, is an fd of a time namespace the stub joins first (setns needs a
+	// single-threaded caller). Exec passes it on the stub's command line, not in the program.
+	TimeNSFD int
 }
 
 // The program's wire format, read by stub.c's parse(). Little-endian:

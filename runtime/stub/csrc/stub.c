@@ -32,6 +32,7 @@ enum {
 	SYS_prctl = 157,
 	SYS_exit_group = 231,
 	SYS_seccomp = 317,
+	SYS_setns = 308,
 };
 
 enum {
@@ -360,14 +361,27 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
 {
 	long argc = sp[0];
 	char **argv = (char **)(sp + 1);
-	if (argc != 2)
-		die("usage", 0, 0, "hull-stub <program-fd>", 127);
+	if (argc != 2 && argc != 3)
+		die("usage", 0, 0, "hull-stub <program-fd> [<time-ns-fd>]", 127);
 
 	u64 fd = 0;
 	for (const char *s = argv[1]; *s; s++) {
 		if (*s < '0' || *s > '9' || fd > 1 << 20)
 			die("usage", 0, 0, "program fd is not a number", 127);
 		fd = fd * 10 + (u64)(*s - '0');
+	}
+	if (argc == 3) {
+		// Join the container's new time namespace. The kernel allows setns(CLONE_NEWTIME) only to
+		// a single-threaded process, which the Go init never is; and only kernels >= 6.x move a
+		// task into its time namespace for children at execve.
+		u64 tfd = 0;
+		for (const char *s = argv[2]; *s; s++) {
+			if (*s < '0' || *s > '9' || tfd > 1 << 20)
+				die("usage", 0, 0, "time namespace fd is not a number", 127);
+			tfd = tfd * 10 + (u64)(*s - '0');
+		}
+		check(sys(SYS_setns, tfd, 0x80 /* CLONE_NEWTIME */, 0), "setns time namespace");
+		sys(SYS_close, tfd, 0, 0);
 	}
 	long size = check(sys(SYS_lseek, fd, 0, SEEK_END), "program size");
 	if (size < HEADER_SIZE)
