@@ -2,7 +2,8 @@
 GO      ?= go
 BIN     := bin/hull
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Debian packages the tests, the demo and the benchmarks use.
 APT_PKGS := busybox-static runc crun hyperfine gcc make util-linux iproute2 containerd docker.io podman conmon \
 	qemu-system-x86 cpio kmod

@@ -13,8 +13,12 @@ import (
 	"github.com/hullrt/hull/runtime"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
+// version and commit are set at build time with -ldflags "-X main.version=... -X main.commit=...";
+// Docker reads the commit line.
+var (
+	version = "0.1.0-dev"
+	commit  = "unknown"
+)
 
 func main() {
 	// The re-executed container init: nothing of the CLI runs in it.
@@ -101,5 +105,5 @@ func systemdRunning() bool {
 }
 
 func printVersion(w io.Writer) {
-	fmt.Fprintf(w, "hull version %s\ncommit: %s\nspec: %s\n", version, "unknown", specVersion())
+	fmt.Fprintf(w, "hull version %s\ncommit: %s\nspec: %s\n", version, commit, specVersion())
 }
