@@ -151,3 +151,20 @@ next:
 type nopRecorder struct{}
 
 func (nopRecorder) Step(string, string, error, time.Duration) {}
+
+// RemoveIfEmpty removes the directory of cgroup path in every hierarchy where it is empty: for
+// a parent that several containers share (hull's default /hull), which only the last one out can
+// remove. A parent still in use or already gone is left alone, silently.
+func RemoveIfEmpty(path string, rec Recorder) {
+	lay, err := hostLayout()
+	if err != nil || !filepath.IsAbs(path) || path == "/" {
+		return
+	}
+	for _, m := range lay.mounts() {
+		d := filepath.Join(m, path)
+		t0 := time.Now()
+		if err := unix.Rmdir(d); err == nil {
+			rec.Step("cgroup.rmdir", d, nil, time.Since(t0))
+		}
+	}
+}

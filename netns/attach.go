@@ -143,7 +143,8 @@ func (s *Store) Detach(ctx context.Context, network, containerID string) error {
 	}
 	var notFound netlink.LinkNotFoundError
 	if l, err := s.nl.LinkByName(a.HostVeth); err == nil {
-		if err := s.step("netlink", "ip link del "+a.HostVeth, func() error { return s.nl.LinkDel(l) }); err != nil {
+		// ENODEV: the kernel removed the pair meanwhile, as it does when the container's netns goes.
+		if err := s.step("netlink", "ip link del "+a.HostVeth, func() error { return s.nl.LinkDel(l) }); err != nil && !errors.Is(err, unix.ENODEV) {
 			return fmt.Errorf("detach %s from %s: %w", containerID, network, err)
 		}
 	} else if !errors.As(err, &notFound) {

@@ -65,6 +65,9 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	if err != nil {
 		return nil, err
 	}
+	if err := checkNetwork(spec); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(r.Root, 0o711); err != nil {
 		return nil, fmt.Errorf("state root: %w", err)
 	}
@@ -109,6 +112,12 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	if err := r.converse(ctx, sp, b, st, cg); err != nil {
 		return nil, err
 	}
+	// The stub is waiting now: the user's process cannot have run, so eth0 is there before it.
+	detach, err := r.attachNetwork(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, detach)
 	if st.PidStart, _, err = procStart(sp.pid); err != nil {
 		return nil, fmt.Errorf("container init exited during create: %w", err)
 	}

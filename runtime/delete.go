@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -74,6 +75,9 @@ func (r *Runtime) killAndWait(s *State) error {
 
 // destroy releases everything a stopped container holds, then runs poststop hooks.
 func (r *Runtime) destroy(ctx context.Context, s *State) error {
+	if err := r.detachNetwork(ctx, s); err != nil {
+		return err
+	}
 	if cg, err := r.loadCgroup(s); err == nil {
 		// Without a pid namespace of its own, the container's other processes outlive its init.
 		if procs, err := cg.Procs(); err == nil && len(procs) > 0 {
@@ -84,6 +88,10 @@ func (r *Runtime) destroy(ctx context.Context, s *State) error {
 		}
 		if err := r.step("cgroup.delete", s.CgroupPath, cg.Delete); err != nil {
 			return fmt.Errorf("delete cgroup %s: %w", s.CgroupPath, err)
+		}
+		if filepath.Dir(s.CgroupPath) == "/hull" {
+			// The default parent is shared: the first container made it, the last one out removes it.
+			cgroups.RemoveIfEmpty("/hull", r)
 		}
 	}
 	if err := r.unmountProcShared(s.Spec, s.Rootfs); err != nil {

@@ -8,8 +8,9 @@ import (
 
 // Runtime is hull's OCI runtime: the state root and the logger every operation narrates to.
 type Runtime struct {
-	Root string       // state directory, /run/hull unless --root says otherwise
-	Log  *slog.Logger // debug lines narrate each kernel step
+	Root       string       // state directory, /run/hull unless --root says otherwise
+	NetworkDir string       // networks and leases, DefaultNetworkDir when empty
+	Log        *slog.Logger // debug lines narrate each kernel step
 }
 
 // Step records one kernel step: it makes Runtime the Recorder of every leaf package.

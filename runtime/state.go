@@ -53,8 +53,10 @@ type State struct {
 	PidStart      uint64      `json:"pidStart"` // /proc/<pid>/stat field 22: guards against pid reuse
 	Created       time.Time   `json:"created"`
 	CgroupPath    string      `json:"cgroupPath"`
-	CgroupCreated []string    `json:"cgroupCreated"` // only these are removed on delete
-	Spec          *specs.Spec `json:"spec"`          // the config as it was at create: later edits have no effect
+	CgroupCreated []string    `json:"cgroupCreated"`     // only these are removed on delete
+	Spec          *specs.Spec `json:"spec"`              // the config as it was at create: later edits have no effect
+	Network       string      `json:"network,omitempty"` // the hull network it is attached to
+	Address       string      `json:"address,omitempty"` // its address there
 	Owner         string      `json:"owner,omitempty"`
 }
 

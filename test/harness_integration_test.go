@@ -152,7 +152,12 @@ func (x *h) cmd(args ...string) *exec.Cmd {
 
 func (x *h) runIn(stdin []byte, args ...string) result {
 	x.t.Helper()
-	cmd := x.cmd(args...)
+	return x.runCmd(x.cmd(args...), stdin, args)
+}
+
+// runCmd runs a prepared hull command (bounded in time) and collects what it printed.
+func (x *h) runCmd(cmd *exec.Cmd, stdin []byte, args []string) result {
+	x.t.Helper()
 	// Files, not pipes: a container started by create or run --detach keeps hull's stdout and
 	// stderr, and a pipe would make Wait block until the container exits.
 	dir := x.t.TempDir()

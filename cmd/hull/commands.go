@@ -49,6 +49,7 @@ var commands = map[string]command{
 	"resume":   {"thaw a paused container", cmdResume},
 	"update":   {"change a container's cgroup limits", cmdUpdate},
 	"events":   {"print a container's resource usage and OOM events as JSON lines", cmdEvents},
+	"network":  {"manage hull networks: create, ls, inspect, rm (hull's own verb)", cmdNetwork},
 	"spec":     {"write a safe default config.json", cmdSpec},
 	"features": {"print the runtime-spec features hull implements", cmdFeatures},
 }
@@ -266,7 +267,7 @@ func specVersion() string { return specs.Version }
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "hull: a container runtime with runc's command line\n\nUsage: hull [global flags] COMMAND [flags] [args]\n\nCommands:")
 	tw := tabwriter.NewWriter(w, 10, 1, 2, ' ', 0)
-	for _, name := range []string{"create", "start", "run", "exec", "state", "kill", "delete", "list", "ps", "pause", "resume", "update", "events", "spec", "features"} {
+	for _, name := range []string{"create", "start", "run", "exec", "state", "kill", "delete", "list", "ps", "pause", "resume", "update", "events", "network", "spec", "features"} {
 		fmt.Fprintf(tw, "  %s\t%s\n", name, commands[name].summary)
 	}
 	tw.Flush()

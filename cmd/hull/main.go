@@ -31,6 +31,7 @@ func main() {
 // globals are runc's global flags.
 type globals struct {
 	root, log, logFormat string
+	networkDir           string
 	debug, systemdCgroup bool
 	rootless, criu       string
 }
@@ -40,6 +41,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("hull", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&g.root, "root", "/run/hull", "state directory")
+	fs.StringVar(&g.networkDir, "network-dir", runtime.DefaultNetworkDir, "where hull networks and their address leases live")
 	fs.StringVar(&g.log, "log", "", "log file (default: stderr)")
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&g.debug, "debug", false, "narrate every kernel step")
@@ -80,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if g.systemdCgroup && !systemdRunning() {
 		return fail(logger, stderr, errors.New("--systemd-cgroup needs systemd as PID 1, and this host does not run it; use the default cgroupfs driver"))
 	}
-	env := &env{rt: &runtime.Runtime{Root: g.root, Log: logger}, stdout: stdout, stderr: stderr, g: g}
+	env := &env{rt: &runtime.Runtime{Root: g.root, NetworkDir: g.networkDir, Log: logger}, stdout: stdout, stderr: stderr, g: g}
 	code, err := cmd.run(ctx, env, rest)
 	if err != nil {
 		return fail(logger, stderr, err)
