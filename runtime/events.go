@@ -80,7 +80,7 @@ func (r *Runtime) Events(ctx context.Context, id string, interval time.Duration,
 	defer unix.Close(pidfd)
 	enc := json.NewEncoder(w)
 	var oomKills uint64
-	for first := true; ; first = false {
+	for first, exited := true, false; ; first = false {
 		st, err := cg.Stats()
 		if err != nil {
 			return fmt.Errorf("stats of %s: %w", id, err)
@@ -91,13 +91,16 @@ func (r *Runtime) Events(ctx context.Context, id string, interval time.Duration,
 			}
 		}
 		oomKills = st.Memory.OOMKills
+		if exited {
+			return nil // the last sample, taken after the exit: it reports an OOM kill that ended it
+		}
 		if err := enc.Encode(Event{Type: "stats", ID: id, Data: eventData(st)}); err != nil {
 			return err
 		}
 		if once {
 			return nil
 		}
-		if exited, err := waitExitFor(pidfd, interval); err != nil || exited {
+		if exited, err = waitExitFor(pidfd, interval); err != nil {
 			return err
 		}
 		if ctx.Err() != nil {

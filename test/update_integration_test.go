@@ -45,7 +45,9 @@ func TestUpdate(t *testing.T) {
 
 // TestEvents: --stats prints the cgroup's usage once; the stream reports an OOM kill.
 func TestEvents(t *testing.T) {
-	x := newH(t, "sh", "-c", "sleep 1; head -c 100m /dev/zero | tail; sleep 1000")
+	// The hog raises its own oom_score_adj so the OOM killer prefers it to pid 1; if it still
+	// takes pid 1, events must report the kill anyway (its last sample comes after the exit).
+	x := newH(t, "sh", "-c", "sleep 1; (echo 1000 > /proc/self/oom_score_adj; head -c 100m /dev/zero | tail); sleep 1000")
 	limit := int64(16 << 20)
 	x.spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit}
 	x.running("ev")
@@ -97,4 +99,18 @@ func TestEvents(t *testing.T) {
 			t.Fatal("no oom event within 15 s")
 		}
 	}
+}
+
+// TestEventsReportsOOMThatEndsContainer: when the OOM killer takes pid 1 itself, the container
+// ends, and the stream's last sample, taken after the exit, still reports the oom.
+func TestEventsReportsOOMThatEndsContainer(t *testing.T) {
+	x := newH(t, "sh", "-c", `sleep 1; x=$(head -c 100m /dev/zero | tr '\0' a); sleep 1000`)
+	limit := int64(16 << 20)
+	x.spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit}
+	x.running("ev1")
+	r := x.run("events", "--interval", "5s", "ev1")
+	if r.code != 0 || !strings.Contains(r.stdout, `"type":"oom"`) {
+		t.Fatalf("events: exit %d, no oom in %q (stderr %q)", r.code, r.stdout, r.stderr)
+	}
+	x.ok("delete", "ev1")
 }
