@@ -9,7 +9,7 @@
 #
 # Environment:
 #   CGROUP=v2|v1     cgroup layout inside the VM (default v2)
-#   SUITES="..."     packages to run, in order (default: cgroups test rootfs runtime/stub)
+#   SUITES="..."     packages to run, in order (default: cgroups test rootfs netns runtime/stub)
 #   RUN=regexp       passed to every suite as -test.run
 #   SKIP=regexp      passed to every suite as -test.skip
 #   KVM=1            try -accel kvm first, falling back to TCG if the VM shows no sign of life
@@ -21,13 +21,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=$here/.cache
 CGROUP=${CGROUP:-v2}
-SUITES=${SUITES:-cgroups test rootfs runtime/stub}
+SUITES=${SUITES:-cgroups test rootfs netns runtime/stub}
 RUN=${RUN:-}
 SKIP=${SKIP:-}
 TIMEOUT=${TIMEOUT:-900}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-120} # seconds until the init must have said hello
-MODULES="overlay veth bridge"      # loaded at boot; nothing needs them yet but netns will
-HOST_TOOLS="ls prlimit unshare"    # copied from the host over busybox's applets
+MODULES="overlay veth bridge nf_tables nft_chain_nat nft_masq nft_nat nft_ct nf_nat nf_conntrack nf_conntrack_netlink"  # loaded at boot (netns needs the nftables and conntrack ones)
+HOST_TOOLS="ls prlimit unshare nsenter ip nft"  # copied from the host over busybox's applets
 GO=${GO:-go}
 
 case $CGROUP in v1 | v2) ;; *)
