@@ -37,8 +37,14 @@ conformance: build ## the OCI runtime-tools validation suite against hull (root)
 
 check: deps lint test test-integration conformance vmtest ## everything CI runs (root)
 
-bench: deps build ## hull vs runc vs crun, measured in one run (root)
-	bash test/bench/run.sh $(abspath $(BIN))
+ROUNDS ?= 3
+BENCH_SCRIPTS ?= $(sort $(wildcard test/bench/*.sh))
+bench: deps build ## every benchmark vs its peers, ROUNDS rounds, then docs/benchmarks.md (root)
+	@res=$$(mktemp -d /tmp/hull-bench.XXXXXX); set -e; \
+	for i in $$(seq 1 $(ROUNDS)); do for s in $(BENCH_SCRIPTS); do \
+		echo "==== round $$i/$(ROUNDS): $$s"; BENCH_OUT=$$res/round-$$i.jsonl bash $$s $(abspath $(BIN)); done; done; \
+	$(GO) run ./test/bench/report -out docs/benchmarks.md $$res/round-*.jsonl; \
+	echo "report: docs/benchmarks.md (raw results in $$res)"
 
 lint: ## gofmt, go vet with and without the integration tag
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
