@@ -16,6 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hullrt/hull/runtime"
+	"github.com/hullrt/hull/test/internal/hosttest"
 )
 
 var (
@@ -35,17 +36,12 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(dir)
-		hullBin = os.Getenv("HULL_BIN")
-		if hullBin == "" {
-			hullBin = filepath.Join(dir, "hull")
-			out, err := exec.Command("go", "build", "-o", hullBin, "../cmd/hull").CombinedOutput()
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "build hull: %v\n%s", err, out)
-				return 1
-			}
+		if hullBin, err = hosttest.Hull(dir, "../cmd/hull"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
 		}
 		rootfsSource = filepath.Join(dir, "rootfs")
-		if err := makeRootfs(rootfsSource); err != nil {
+		if err := hosttest.BusyboxRootfs(rootfsSource); err != nil {
 			fmt.Fprintln(os.Stderr, "busybox rootfs:", err)
 			return 1
 		}
@@ -53,40 +49,6 @@ func TestMain(m *testing.M) {
 		return m.Run()
 	}()
 	os.Exit(code)
-}
-
-// makeRootfs builds a minimal root filesystem from busybox-static.
-func makeRootfs(dir string) error {
-	for _, d := range []string{"bin", "proc", "sys", "dev", "tmp", "etc", "root", "home/user"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return err
-		}
-	}
-	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil {
-		return err
-	}
-	if out, err := exec.Command("cp", "/bin/busybox", filepath.Join(dir, "bin/busybox")).CombinedOutput(); err != nil {
-		return fmt.Errorf("%v: %s (is busybox-static installed?)", err, out)
-	}
-	out, err := exec.Command(filepath.Join(dir, "bin/busybox"), "--list").Output()
-	if err != nil {
-		return err
-	}
-	for _, name := range strings.Fields(string(out)) {
-		if name != "busybox" {
-			_ = os.Symlink("busybox", filepath.Join(dir, "bin", name))
-		}
-	}
-	files := map[string]string{
-		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n",
-		"etc/group":  "root:x:0:\nuser:x:1000:\n",
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // h is one test's view of hull: its own state root, bundle and cgroup parent.

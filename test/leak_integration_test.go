@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/hullrt/hull/test/internal/hosttest"
 )
 
 // leakCheck fails the test if anything of its containers is left on the host: a state dir, a
@@ -26,7 +28,7 @@ func (x *h) leakCheck() {
 		leaks = append(leaks, "mount "+m)
 	}
 	cg := x.spec.Linux.CgroupsPath
-	for _, pid := range pidsInCgroup(cg) {
+	for _, pid := range hosttest.PidsInCgroup(cg) {
 		leaks = append(leaks, "process "+pid)
 	}
 	for _, d := range cgroupDirs(cg) {
@@ -80,26 +82,6 @@ func cgroupDirs(p string) []string {
 		d := filepath.Join(h, p)
 		if fi, err := os.Stat(d); err == nil && fi.IsDir() && !strings.Contains(d, "process_api") {
 			out = append(out, d)
-		}
-	}
-	return out
-}
-
-// pidsInCgroup finds processes whose cgroup (in any hierarchy) is p or below it.
-func pidsInCgroup(p string) []string {
-	var out []string
-	procs, _ := filepath.Glob("/proc/[0-9]*/cgroup")
-	for _, f := range procs {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			parts := strings.SplitN(line, ":", 3)
-			if len(parts) == 3 && (parts[2] == p || strings.HasPrefix(parts[2], p+"/")) {
-				out = append(out, strings.Split(f, "/")[2])
-				break
-			}
 		}
 	}
 	return out

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hullrt/hull/test/internal/hosttest"
 )
 
 // result is what one client command did.
@@ -198,7 +200,7 @@ func checkLeaksAtEnd(t *testing.T, s *leakScope) {
 			}
 		}
 		for _, cg := range s.cgroups {
-			for _, pid := range pidsInCgroup(cg) {
+			for _, pid := range hosttest.PidsInCgroup(cg) {
 				leaks = append(leaks, "process in cgroup "+cg+": "+pid+": "+cmdline(pid))
 				if n, err := strconv.Atoi(pid); err == nil {
 					_ = syscall.Kill(n, syscall.SIGKILL)
@@ -272,26 +274,6 @@ func pidsNaming(s string) []string {
 func cmdline(pid string) string {
 	b, _ := os.ReadFile("/proc/" + pid + "/cmdline")
 	return strings.TrimSpace(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
-}
-
-// pidsInCgroup finds processes whose cgroup (in any hierarchy) is p or below it.
-func pidsInCgroup(p string) []string {
-	var out []string
-	procs, _ := filepath.Glob("/proc/[0-9]*/cgroup")
-	for _, f := range procs {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			parts := strings.SplitN(line, ":", 3)
-			if len(parts) == 3 && (parts[2] == p || strings.HasPrefix(parts[2], p+"/")) {
-				out = append(out, filepath.Base(filepath.Dir(f)))
-				break
-			}
-		}
-	}
-	return out
 }
 
 type cgroupDir struct {

@@ -5,9 +5,10 @@ package clients
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/hullrt/hull/test/internal/hosttest"
 )
 
 var (
@@ -32,15 +33,9 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(dir)
-		hullBin = os.Getenv("HULL_BIN")
-		if hullBin == "" {
-			hullBin = filepath.Join(dir, "hull")
-			cmd := exec.Command("go", "build", "-o", hullBin, "../../cmd/hull")
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				fmt.Fprintf(os.Stderr, "build hull: %v\n%s", err, out)
-				return 1
-			}
+		if hullBin, err = hosttest.Hull(dir, "../../cmd/hull"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
 		}
 		clientRuntime = os.Getenv("CLIENT_RUNTIME")
 		if clientRuntime == "" {
