@@ -46,7 +46,7 @@ type layerMeta struct {
 // file is made with the *at calls relative to that descriptor, so no entry, however named, can
 // reach outside dir.
 type extractor struct {
-	root       int  // fd of dir
+	root       int // fd of dir
 	dir        string
 	privileged bool // root: chown, mknod, overlay whiteouts, trusted.* and security.* xattrs
 	meta       layerMeta

@@ -20,7 +20,7 @@ import (
 
 // Options tune a pull or an import.
 type Options struct {
-	Platform *v1.Platform  // the platform to pick from a multi-arch index; the host's by default
+	Platform *v1.Platform   // the platform to pick from a multi-arch index; the host's by default
 	Progress func(Progress) // called as each layer moves on; calls are serialised; may be nil
 	Jobs     int            // layers fetched and unpacked at once; 3 (Docker's default) when 0
 }
@@ -262,4 +262,3 @@ func imageConfig(c v1.Config) ImageConfig {
 	return ImageConfig{User: c.User, ExposedPorts: c.ExposedPorts, Env: c.Env, Entrypoint: c.Entrypoint, Cmd: c.Cmd,
 		WorkingDir: c.WorkingDir, Labels: c.Labels, StopSignal: c.StopSignal}
 }
-

@@ -58,10 +58,10 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 // Dir is the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
-func (s *Store) blobPath(hex string) string      { return filepath.Join(s.dir, "blobs", "sha256", hex) }
-func (s *Store) layerDir(diffID string) string   { return filepath.Join(s.dir, "layers", hexOf(diffID)) }
-func (s *Store) imagePath(id string) string      { return filepath.Join(s.dir, "images", hexOf(id)+".json") }
-func (s *Store) containerDir(id string) string   { return filepath.Join(s.dir, "containers", id) }
+func (s *Store) blobPath(hex string) string    { return filepath.Join(s.dir, "blobs", "sha256", hex) }
+func (s *Store) layerDir(diffID string) string { return filepath.Join(s.dir, "layers", hexOf(diffID)) }
+func (s *Store) imagePath(id string) string    { return filepath.Join(s.dir, "images", hexOf(id)+".json") }
+func (s *Store) containerDir(id string) string { return filepath.Join(s.dir, "containers", id) }
 func (s *Store) tmpDir(pattern string) (string, error) {
 	return os.MkdirTemp(filepath.Join(s.dir, "tmp"), pattern)
 }
