@@ -94,6 +94,9 @@ func (s *Store) mountOverlay(c *Container) error {
 	if len(c.Layers) == 0 {
 		return errors.New("an image without layers")
 	}
+	if s.noOverlay {
+		return errors.New("overlay disabled")
+	}
 	var lowers []string
 	for i := len(c.Layers) - 1; i >= 0; i-- {
 		li, err := s.layerInfo(c.Layers[i])
@@ -131,6 +134,9 @@ func (s *Store) Release(id string) error {
 	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
+	if !isMountPoint(dir, rootfs) {
+		return removeDir(dir)
+	}
 	if err := unix.Unmount(rootfs, 0); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 		if !errors.Is(err, unix.EBUSY) {
 			return fmt.Errorf("unmount %s: %w", rootfs, err)
@@ -140,10 +146,24 @@ func (s *Store) Release(id string) error {
 			return fmt.Errorf("unmount %s: %w", rootfs, err)
 		}
 	}
+	return removeDir(dir)
+}
+
+func removeDir(dir string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove %s: %w", dir, err)
 	}
 	return nil
+}
+
+// isMountPoint reports whether rootfs is on another filesystem than dir: the overlay is, a
+// copy is not. (A crash between mount and record leaves no doubt this way.)
+func isMountPoint(dir, rootfs string) bool {
+	var a, b unix.Stat_t
+	if unix.Lstat(dir, &a) != nil || unix.Lstat(rootfs, &b) != nil {
+		return false
+	}
+	return a.Dev != b.Dev
 }
 
 // Container returns the record of a prepared container.

@@ -29,9 +29,7 @@ func (s *Store) copyLayers(c *Container) error {
 				return fmt.Errorf("layer %s: opaque %s: %w", d, o, err)
 			}
 		}
-		skip := map[string]bool{}
 		for _, w := range li.Whiteouts {
-			skip[w] = true
 			if err := removeBeneath(c.Rootfs, w, false); err != nil {
 				return fmt.Errorf("layer %s: whiteout %s: %w", d, w, err)
 			}
@@ -39,7 +37,7 @@ func (s *Store) copyLayers(c *Container) error {
 		pr, pw := io.Pipe()
 		done := make(chan error, 1)
 		go func() {
-			err := writeTar(pw, filepath.Join(s.layerDir(d), "diff"), skip)
+			err := writeTar(pw, filepath.Join(s.layerDir(d), "diff"))
 			pw.CloseWithError(err)
 			done <- err
 		}()
@@ -112,8 +110,9 @@ func removeAt(dir, name string) error {
 }
 
 // writeTar writes the tree at root as a tar stream (PAX, with owners, xattrs, devices and hard
-// links), never following a symlink; paths in skip ("/a/b") are left out.
-func writeTar(w io.Writer, root string, skip map[string]bool) error {
+// links), never following a symlink. overlayfs whiteouts (0/0 character devices, never a real
+// device) are left out: the layer's whiteouts are applied from its layer.json instead.
+func writeTar(w io.Writer, root string) error {
 	tw := tar.NewWriter(w)
 	links := map[[2]uint64]string{}
 	buf := make([]byte, 256*1024)
@@ -125,15 +124,12 @@ func writeTar(w io.Writer, root string, skip map[string]bool) error {
 		if err != nil || rel == "." {
 			return err
 		}
-		if skip["/"+rel] {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
 		var st unix.Stat_t
 		if err := unix.Lstat(p, &st); err != nil {
 			return err
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0 {
+			return nil
 		}
 		fi, err := d.Info()
 		if err != nil {

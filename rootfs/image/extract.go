@@ -53,6 +53,7 @@ type extractor struct {
 	dirs       []dirAttr // directory modes and times, applied last so a 0555 dir can still be filled
 	parent     string    // the cached parent directory
 	parentFd   int
+	whited     map[string]bool // this layer's whiteouts
 	buf        []byte
 }
 
@@ -68,7 +69,7 @@ func extract(r io.Reader, dir string, privileged bool) (layerMeta, error) {
 	if err != nil {
 		return layerMeta{}, fmt.Errorf("open %s: %w", dir, err)
 	}
-	x := &extractor{root: fd, dir: dir, privileged: privileged, parentFd: -1, buf: make([]byte, 256*1024)}
+	x := &extractor{root: fd, dir: dir, privileged: privileged, parentFd: -1, whited: map[string]bool{}, buf: make([]byte, 256*1024)}
 	defer x.close()
 	x.meta.Overlay = privileged
 	tr := tar.NewReader(r)
@@ -140,6 +141,11 @@ func (x *extractor) entry(tr *tar.Reader, hdr *tar.Header) error {
 	if err != nil {
 		return err
 	}
+	if isSparse(hdr) {
+		// archive/tar expands a sparse map into zeros that are in no input byte: a few bytes of
+		// header could declare exabytes. Image tools never write sparse entries.
+		return fmt.Errorf("entry %q: sparse files are not supported", hdr.Name)
+	}
 	if rel == "" {
 		return nil // the layer root: its directory is ours
 	}
@@ -161,6 +167,18 @@ func (x *extractor) entry(tr *tar.Reader, hdr *tar.Header) error {
 	return nil
 }
 
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
 // openParent returns a descriptor of the directory rel (relative to the layer root), making
 // missing directories on the way. A symlink anywhere on the path is refused: it would let a later
 // entry write where the symlink points.
@@ -172,7 +190,7 @@ func (x *extractor) openParent(rel string) (int, error) {
 		return x.parentFd, nil
 	}
 	fd, err := x.openDir(rel)
-	if errors.Is(err, unix.ENOENT) {
+	if errors.Is(err, unix.ENOENT) || (errors.Is(err, unix.ENOTDIR) && x.underWhiteout(rel)) {
 		if err = x.mkdirAll(rel); err == nil {
 			fd, err = x.openDir(rel)
 		}
@@ -195,10 +213,8 @@ func (x *extractor) openDir(rel string) (int, error) {
 	switch {
 	case err == nil:
 		return fd, nil
-	case errors.Is(err, unix.ELOOP):
-		return -1, fmt.Errorf("directory %s: path goes through a symlink", rel)
-	case errors.Is(err, unix.ENOTDIR):
-		return -1, fmt.Errorf("directory %s: a path component is not a directory", rel)
+	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
+		return -1, fmt.Errorf("directory %s: path goes through a symlink or a non-directory: %w", rel, err)
 	case errors.Is(err, unix.EXDEV):
 		return -1, fmt.Errorf("directory %s: path leaves the layer", rel)
 	}
@@ -215,8 +231,20 @@ func (x *extractor) mkdirAll(rel string) error {
 			unix.Close(fd)
 		}
 	}()
-	for _, p := range parts {
-		if err := unix.Mkdirat(fd, p, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+	for i, p := range parts {
+		sofar := strings.Join(parts[:i+1], "/")
+		if x.whited["/"+sofar] {
+			// This layer whited the path out and now puts a directory there: the whiteout
+			// device gives way, and the directory hides the lower one's contents.
+			var st unix.Stat_t
+			if err := unix.Fstatat(fd, p, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0 {
+				if err := unix.Unlinkat(fd, p, 0); err != nil {
+					return fmt.Errorf("replace whiteout %s: %w", sofar, err)
+				}
+			}
+		}
+		err := unix.Mkdirat(fd, p, 0o755)
+		if err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("mkdir %s: %w", rel, err)
 		}
 		next, err := unix.Openat(fd, p, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
@@ -230,36 +258,70 @@ func (x *extractor) mkdirAll(rel string) error {
 			unix.Close(fd)
 		}
 		fd = next
+		if err == nil && x.whited["/"+sofar] {
+			if err := x.markOpaque(fd, sofar); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
+// underWhiteout reports whether rel or one of its parents is a whiteout of this layer.
+func (x *extractor) underWhiteout(rel string) bool {
+	for p := rel; p != "." && p != ""; p = path.Dir(p) {
+		if x.whited["/"+p] {
+			return true
+		}
+	}
+	return false
+}
+
 // whiteout records ".wh.NAME" and ".wh..wh..opq" entries and, as root, writes them in
-// overlayfs' format so the layer directory can be a lowerdir as it is.
+// overlayfs' format so the layer directory can be a lowerdir as it is. layer.md: "Whiteout
+// files MUST only apply to resources in lower/parent layers": an entry this layer itself has at
+// NAME stays, and if it is a directory it becomes opaque, which hides the lower one's contents.
 func (x *extractor) whiteout(pfd int, dir, base string) error {
 	if base == opaqueMarker {
-		x.meta.Opaques = append(x.meta.Opaques, path.Join("/", dir))
-		if x.privileged {
-			if err := unix.Fsetxattr(pfd, "trusted.overlay.opaque", []byte("y"), 0); err != nil {
-				return fmt.Errorf("mark %s opaque: %w", dir, err)
-			}
-		}
-		return nil
+		return x.markOpaque(pfd, dir)
 	}
 	name := strings.TrimPrefix(base, whiteoutPrefix)
 	if name == "" || name == "." || name == ".." || strings.HasPrefix(name, whiteoutPrefix) {
 		return fmt.Errorf("entry %q: invalid whiteout", path.Join(dir, base))
 	}
-	x.meta.Whiteouts = append(x.meta.Whiteouts, path.Join("/", dir, name))
+	full := path.Join("/", dir, name)
+	x.meta.Whiteouts = append(x.meta.Whiteouts, full)
+	x.whited[full] = true
+	var st unix.Stat_t
+	if err := unix.Fstatat(pfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return nil
+		}
+		fd, err := x.openDir(path.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		return x.markOpaque(fd, path.Join(dir, name))
+	}
 	if !x.privileged {
 		return nil
 	}
-	if err := x.clear(pfd, dir, name, false); err != nil {
-		return err
-	}
 	// overlayfs(5): "A whiteout is created as a character device with 0/0 device number."
 	if err := unix.Mknodat(pfd, name, unix.S_IFCHR, 0); err != nil {
-		return fmt.Errorf("whiteout %s: %w", path.Join(dir, name), err)
+		return fmt.Errorf("whiteout %s: %w", full, err)
+	}
+	return nil
+}
+
+// markOpaque records dir (open as fd) as opaque and, as root, sets overlayfs' xattr on it.
+func (x *extractor) markOpaque(fd int, dir string) error {
+	x.meta.Opaques = append(x.meta.Opaques, path.Join("/", dir))
+	if !x.privileged {
+		return nil
+	}
+	if err := unix.Fsetxattr(fd, "trusted.overlay.opaque", []byte("y"), 0); err != nil {
+		return fmt.Errorf("mark %s opaque: %w", dir, err)
 	}
 	return nil
 }
@@ -311,6 +373,14 @@ func (x *extractor) make(tr *tar.Reader, hdr *tar.Header, pfd int, rel, base str
 			return err
 		}
 		x.dirs = append(x.dirs, dirAttr{rel: rel, hdr: hdr})
+		if x.whited["/"+rel] {
+			fd, err := x.openDir(rel)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(fd)
+			return x.markOpaque(fd, rel)
+		}
 		return nil
 	case tar.TypeReg, tar.TypeRegA:
 		if err := x.file(tr, hdr, pfd, base, mode); err != nil {

@@ -57,7 +57,7 @@ func (s *Store) importPath(ctx context.Context, p string, names []string, o Opti
 		}
 		return s.importRootfs(ctx, func() (io.ReadCloser, error) {
 			pr, pw := io.Pipe()
-			go func() { pw.CloseWithError(writeTar(pw, p, nil)) }()
+			go func() { pw.CloseWithError(writeTar(pw, p)) }()
 			return pr, nil
 		}, p, names, o)
 	}
@@ -103,8 +103,11 @@ func archiveKind(p string) (string, error) {
 	defer closeDec()
 	tr := tar.NewReader(r)
 	oci := false
-	for {
+	for n := 0; ; n++ {
 		hdr, err := tr.Next()
+		if err == io.EOF && n == 0 {
+			return "", errors.New("not a tar archive: no entries")
+		}
 		if err == io.EOF {
 			break
 		}

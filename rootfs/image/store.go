@@ -36,6 +36,7 @@ type Store struct {
 	dir        string
 	log        *slog.Logger
 	privileged bool
+	noOverlay  bool // tests: take the copy fallback even as root
 }
 
 // Open opens (creating if needed) the store in dir.
