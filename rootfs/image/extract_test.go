@@ -92,7 +92,10 @@ func TestExtractLayer(t *testing.T) {
 			"SCHILY.xattr.user.hull": "yes", "SCHILY.xattr.trusted.overlay.opaque": "y"}},
 		file("gone/.wh.old", ""), file("opq/.wh..wh..opq", ""), file("opq/new", "n"),
 		file("dup", "first"), file("dup", "second"),
+		entry{name: "dev/null", typ: tar.TypeChar, mode: 0o666},
 	)
+	// Owners: a file of uid 1234, gid 5678 (kept only as root).
+	tb = append(tb[:len(tb)-1024], mkTarOwned(t, "owned", 1234, 5678)...)
 	sb := newSandbox(t)
 	t.Cleanup(func() { os.Chmod(filepath.Join(sb.layer, "ro"), 0o755) }) // so a non-root TempDir can go
 	meta, err := extract(bytes.NewReader(tb), sb.layer, privileged)
@@ -140,6 +143,22 @@ func TestExtractLayer(t *testing.T) {
 	if strings.Join(meta.Whiteouts, ",") != "/gone/old" || strings.Join(meta.Opaques, ",") != "/opq" {
 		t.Fatalf("whiteouts %v opaques %v", meta.Whiteouts, meta.Opaques)
 	}
+	var own unix.Stat_t
+	if err := unix.Lstat(filepath.Join(sb.layer, "owned"), &own); err != nil {
+		t.Fatal(err)
+	}
+	var null unix.Stat_t
+	nullErr := unix.Lstat(filepath.Join(sb.layer, "dev/null"), &null)
+	if privileged {
+		if own.Uid != 1234 || own.Gid != 5678 {
+			t.Fatalf("owner %d:%d, want 1234:5678", own.Uid, own.Gid)
+		}
+		if nullErr != nil || null.Mode&unix.S_IFMT != unix.S_IFCHR || null.Rdev != unix.Mkdev(1, 3) {
+			t.Fatalf("device node not made as root: %v", nullErr)
+		}
+	} else if nullErr == nil || meta.Skipped != 1 {
+		t.Fatalf("a device node was made without root (skipped %d)", meta.Skipped)
+	}
 	if privileged {
 		var st unix.Stat_t
 		if err := unix.Lstat(filepath.Join(sb.layer, "gone/old"), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != 0 {
@@ -152,6 +171,17 @@ func TestExtractLayer(t *testing.T) {
 	} else if _, err := os.Lstat(filepath.Join(sb.layer, "gone/old")); err == nil {
 		t.Fatal("a whiteout was written without root")
 	}
+}
+
+// mkTarOwned is a one-file tarball whose file has the given owner.
+func mkTarOwned(t testing.TB, name string, uid, gid int) []byte {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o600, Uid: uid, Gid: gid}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Close()
+	return buf.Bytes()
 }
 
 // FuzzExtract feeds arbitrary bytes to the extractor: whatever it accepts or refuses, nothing

@@ -34,6 +34,9 @@ func mkTar(t testing.TB, es ...entry) []byte {
 	tw := tar.NewWriter(&buf)
 	for _, e := range es {
 		hdr := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: e.mode, Size: int64(len(e.body)), PAXRecords: e.pax}
+		if e.typ == tar.TypeChar {
+			hdr.Devmajor, hdr.Devminor = 1, 3
+		}
 		if e.typ != tar.TypeReg {
 			hdr.Size = 0
 		}
