@@ -95,65 +95,62 @@ func listTree(t testing.TB, root string) []string {
 	return out
 }
 
-func TestImportLayoutAndPrepare(t *testing.T) {
-	for _, mode := range []string{"copy", "overlay"} {
-		t.Run(mode, func(t *testing.T) {
-			if mode == "overlay" && os.Geteuid() != 0 {
-				t.Skip("overlayfs needs root; the copy case covers the same layers")
-			}
-			s := openStore(t)
-			s.noOverlay = mode == "copy"
-			ctx := context.Background()
-			img, err := s.Import(ctx, writeLayout(t, whiteoutImage(t), "wh:1"), "", Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(img.Layers) != 3 || len(img.Names) != 1 || img.Names[0] != "index.docker.io/library/wh:1" {
-				t.Fatalf("image %+v", img)
-			}
-			c, err := s.Prepare(ctx, "wh:1", "c1", Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = s.Release("c1") })
-			if c.Mount != mode {
-				t.Fatalf("mount %s, want %s", c.Mount, mode)
-			}
-			got := strings.Join(listTree(t, c.Rootfs), " ")
-			want := "bin bin/sh etc etc/keep opt opt/fresh var var/cache var/cache/new var/cache/top"
-			if got != want {
-				t.Fatalf("rootfs holds\n%s\nwant\n%s", got, want)
-			}
-			if b, _ := os.ReadFile(filepath.Join(c.Rootfs, "etc/keep")); string(b) != "again" {
-				t.Fatalf("etc/keep = %q", b)
-			}
-			// The container writes into its own root; the layers stay as they were.
-			if err := os.WriteFile(filepath.Join(c.Rootfs, "bin/sh"), []byte("changed"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			c2, err := s.Prepare(ctx, "wh:1", "c2", Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = s.Release("c2") })
-			if b, _ := os.ReadFile(filepath.Join(c2.Rootfs, "bin/sh")); string(b) != "sh" {
-				t.Fatalf("a second container sees %q", b)
-			}
-			if _, err := s.Prepare(ctx, "wh:1", "c2", Options{}); err == nil {
-				t.Fatal("a second root for c2")
-			}
-			for _, id := range []string{"c1", "c2"} {
-				if err := s.Release(id); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if ents, _ := os.ReadDir(filepath.Join(s.dir, "containers")); len(ents) != 0 {
-				t.Fatalf("containers left: %v", ents)
-			}
-			if err := s.Release("c1"); err != nil {
-				t.Fatal("release is not idempotent:", err)
-			}
-		})
+// TestImportLayoutAndPrepare takes the copy fallback; overlay_integration_test.go runs the same
+// checks on an overlayfs mount, as root.
+func TestImportLayoutAndPrepare(t *testing.T) { checkPrepare(t, "copy") }
+
+func checkPrepare(t *testing.T, mode string) {
+	s := openStore(t)
+	s.noOverlay = mode == "copy"
+	ctx := context.Background()
+	img, err := s.Import(ctx, writeLayout(t, whiteoutImage(t), "wh:1"), "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(img.Layers) != 3 || len(img.Names) != 1 || img.Names[0] != "index.docker.io/library/wh:1" {
+		t.Fatalf("image %+v", img)
+	}
+	c, err := s.Prepare(ctx, "wh:1", "c1", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Release("c1") })
+	if c.Mount != mode {
+		t.Fatalf("mount %s, want %s", c.Mount, mode)
+	}
+	got := strings.Join(listTree(t, c.Rootfs), " ")
+	want := "bin bin/sh etc etc/keep opt opt/fresh var var/cache var/cache/new var/cache/top"
+	if got != want {
+		t.Fatalf("rootfs holds\n%s\nwant\n%s", got, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(c.Rootfs, "etc/keep")); string(b) != "again" {
+		t.Fatalf("etc/keep = %q", b)
+	}
+	// The container writes into its own root; the layers stay as they were.
+	if err := os.WriteFile(filepath.Join(c.Rootfs, "bin/sh"), []byte("changed"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := s.Prepare(ctx, "wh:1", "c2", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Release("c2") })
+	if b, _ := os.ReadFile(filepath.Join(c2.Rootfs, "bin/sh")); string(b) != "sh" {
+		t.Fatalf("a second container sees %q", b)
+	}
+	if _, err := s.Prepare(ctx, "wh:1", "c2", Options{}); err == nil {
+		t.Fatal("a second root for c2")
+	}
+	for _, id := range []string{"c1", "c2"} {
+		if err := s.Release(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(s.dir, "containers")); len(ents) != 0 {
+		t.Fatalf("containers left: %v", ents)
+	}
+	if err := s.Release("c1"); err != nil {
+		t.Fatal("release is not idempotent:", err)
 	}
 }
 
