@@ -27,9 +27,15 @@ done
 W=$(mktemp -d /tmp/hull-bench-img.XXXXXX)
 REG_PID=
 cleanup() {
-	[[ -n $REG_PID ]] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
-	[[ -n ${KEEP:-} ]] && { echo "kept $W"; return; }
-	rm -rf "$W"
+	if [[ -n $REG_PID ]]; then
+		kill "$REG_PID" 2>/dev/null || true
+		wait "$REG_PID" 2>/dev/null || true # the registry's own exit status (SIGTERM) is not ours
+	fi
+	if [[ -n ${KEEP:-} ]]; then
+		echo "kept $W"
+	else
+		rm -rf "$W"
+	fi
 }
 trap cleanup EXIT
 
@@ -112,7 +118,7 @@ rm -rf "$W/out"
 echo
 jq -r '.results as $r | ($r[] | select(.command == "hull") | .mean) as $h |
 	"| tool | mean | ± | hull / tool |", "|---|---|---|---|",
-	($r[] | "| \(.command) | \(.mean * 1000 | floor) ms | \(.stddev * 1000 | floor) ms | \($h / .mean * 100 | floor / 100) |")' "$W/result.json"
+	($r[] | "| \(.command) | \(.mean * 1000 | floor) ms | \((.stddev // 0) * 1000 | floor) ms | \($h / .mean * 100 | floor / 100) |")' "$W/result.json"
 
 if [[ -n ${BENCH_OUT:-} ]]; then
 	jq -c '.results[] | {area: "images", case: "pull+unpack", tool: .command, unit: "ms", samples: [.times[] * 1000 | . * 10 | round / 10]}' \
