@@ -6,7 +6,8 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Debian packages the tests, the demo and the benchmarks use.
 APT_PKGS := busybox-static runc crun hyperfine gcc make util-linux iproute2 containerd docker.io podman conmon \
-	qemu-system-x86 cpio kmod nftables
+	qemu-system-x86 cpio kmod nftables \
+	docker-registry skopeo umoci
 
 .PHONY: build stub test test-integration conformance bench lint vmtest tour clean help deps demo check
 
@@ -55,7 +56,7 @@ vmtest: build ## the root suites in a qemu VM with pure cgroup v2 (CGROUP=v1: pu
 	CGROUP=$(or $(CGROUP),v2) bash test/vm/run.sh
 
 tour: ## print the guided tour: each package's doc in tour order
-	@for p in namespaces cgroups rootfs netns runtime runtime/stub runtime/seccomp runtime/caps supervisor; do \
+	@for p in namespaces cgroups rootfs rootfs/image netns runtime runtime/stub runtime/seccomp runtime/caps supervisor; do \
 		[ -f $$p/doc.go ] || continue; echo "==== $$p"; $(GO) doc ./$$p | sed -n '/^package/,/^func\|^type\|^const\|^var/p' | grep -v '^func\|^type\|^const\|^var'; done
 
 clean: ## remove build output

@@ -76,9 +76,9 @@
 //
 // Idmapped mounts (the idmap and ridmap options are refused), SELinux mount
 // labels (linux.mountLabel), /dev/console (the runtime's terminal code binds the pty
-// there), runc's unmounting of host mounts before the NoPivot chroot, and image stores
-// or overlay snapshots. The recursive options (rro, rnosuid, ...) use mount_setattr(2);
+// there), and runc's unmounting of host mounts before the NoPivot chroot. Images and their
+// overlay roots are package rootfs/image. The recursive options (rro, rnosuid, ...) use mount_setattr(2);
 // nothing else uses the new mount API (fsopen, open_tree, move_mount).
 //
-// Next stop: package netns, which gives the container a network.
+// Next stop: package rootfs/image, where a root filesystem comes from an image.
 package rootfs

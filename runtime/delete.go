@@ -100,6 +100,9 @@ func (r *Runtime) destroy(ctx context.Context, s *State) error {
 	if h := s.Spec.Hooks; h != nil {
 		r.runHooksWarn(ctx, "poststop", h.Poststop, s.OCIState(Stopped))
 	}
+	if err := r.releaseImage(s); err != nil {
+		return err
+	}
 	if err := r.step("rm -r", r.dir(s.ID), func() error { return os.RemoveAll(r.dir(s.ID)) }); err != nil {
 		return fmt.Errorf("remove state of %s: %w", s.ID, err)
 	}

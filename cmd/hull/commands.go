@@ -50,6 +50,9 @@ var commands = map[string]command{
 	"update":   {"change a container's cgroup limits", cmdUpdate},
 	"events":   {"print a container's resource usage and OOM events as JSON lines", cmdEvents},
 	"network":  {"manage hull networks: create, ls, inspect, rm (hull's own verb)", cmdNetwork},
+	"image":    {"manage images: pull, import, ls, inspect, tag, rm, prune (hull's own verb)", cmdImage},
+	"pull":     {"short for image pull", cmdImagePull},
+	"images":   {"short for image ls", cmdImageList},
 	"spec":     {"write a safe default config.json", cmdSpec},
 	"features": {"print the runtime-spec features hull implements", cmdFeatures},
 }
@@ -85,12 +88,37 @@ func createFlags(e *env, name string, o *runtime.CreateOptions) *flag.FlagSet {
 
 func cmdCreate(ctx context.Context, e *env, args []string) (int, error) {
 	var o runtime.CreateOptions
+	var img imageFlags
 	fs := createFlags(e, "create", &o)
-	if err := parse(fs, args, 1, 1, "[flags] ID"); err != nil {
+	addImageFlags(fs, &img)
+	if err := parseCreate(fs, args, &img); err != nil {
 		return 0, err
 	}
 	o.ID = fs.Arg(0)
-	return 0, e.rt.Create(ctx, o)
+	if img.ref == "" {
+		return 0, e.rt.Create(ctx, o)
+	}
+	bundle, release, err := img.bundle(ctx, e, o.ID, fs.Args()[1:])
+	if err != nil {
+		return 0, err
+	}
+	o.Bundle = bundle
+	if err := e.rt.Create(ctx, o); err != nil {
+		releaseUnlessCreated(e, o.ID, bundle, release)
+		return 0, err
+	}
+	return 0, nil
+}
+
+// parseCreate parses create's and run's flags: one ID, or with --image an ID and a command.
+func parseCreate(fs *flag.FlagSet, args []string, img *imageFlags) error {
+	if err := parse(fs, args, 1, -1, "[flags] ID  |  --image REF [flags] ID [CMD...]"); err != nil {
+		return err
+	}
+	if img.ref == "" && fs.NArg() > 1 {
+		return usageError{fmt.Sprintf("%s: usage: %s [flags] ID (a command needs --image)", fs.Name(), fs.Name())}
+	}
+	return nil
 }
 
 func cmdRun(ctx context.Context, e *env, args []string) (int, error) {
@@ -99,11 +127,25 @@ func cmdRun(ctx context.Context, e *env, args []string) (int, error) {
 	detach := fs.Bool("detach", false, "return once the process started")
 	fs.BoolVar(detach, "d", false, "short for --detach")
 	fs.Bool("keep", false, "accepted for runc compatibility")
-	if err := parse(fs, args, 1, 1, "[flags] ID"); err != nil {
+	var img imageFlags
+	addImageFlags(fs, &img)
+	if err := parseCreate(fs, args, &img); err != nil {
 		return 0, err
 	}
 	o.ID = fs.Arg(0)
-	return e.rt.Run(ctx, o, *detach)
+	if img.ref == "" {
+		return e.rt.Run(ctx, o, *detach)
+	}
+	bundle, release, err := img.bundle(ctx, e, o.ID, fs.Args()[1:])
+	if err != nil {
+		return 0, err
+	}
+	o.Bundle = bundle
+	code, err := e.rt.Run(ctx, o, *detach)
+	if err != nil {
+		releaseUnlessCreated(e, o.ID, bundle, release)
+	}
+	return code, err
 }
 
 func cmdStart(ctx context.Context, e *env, args []string) (int, error) {
@@ -267,7 +309,7 @@ func specVersion() string { return specs.Version }
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "hull: a container runtime with runc's command line\n\nUsage: hull [global flags] COMMAND [flags] [args]\n\nCommands:")
 	tw := tabwriter.NewWriter(w, 10, 1, 2, ' ', 0)
-	for _, name := range []string{"create", "start", "run", "exec", "state", "kill", "delete", "list", "ps", "pause", "resume", "update", "events", "network", "spec", "features"} {
+	for _, name := range []string{"create", "start", "run", "exec", "state", "kill", "delete", "list", "ps", "pause", "resume", "update", "events", "network", "image", "spec", "features"} {
 		fmt.Fprintf(tw, "  %s\t%s\n", name, commands[name].summary)
 	}
 	tw.Flush()

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/hullrt/hull/rootfs/image"
 	"github.com/hullrt/hull/runtime"
 )
 
@@ -31,7 +32,7 @@ func main() {
 // globals are runc's global flags.
 type globals struct {
 	root, log, logFormat string
-	networkDir           string
+	networkDir, imageDir string
 	debug, systemdCgroup bool
 	rootless, criu       string
 }
@@ -42,6 +43,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&g.root, "root", "/run/hull", "state directory")
 	fs.StringVar(&g.networkDir, "network-dir", runtime.DefaultNetworkDir, "where hull networks and their address leases live")
+	fs.StringVar(&g.imageDir, "image-dir", image.DefaultDir, "the image store: layers, images, containers' roots")
 	fs.StringVar(&g.log, "log", "", "log file (default: stderr)")
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&g.debug, "debug", false, "narrate every kernel step")

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hullrt/hull/rootfs/image"
+	"github.com/hullrt/hull/runtime"
+)
+
+// imageFlags are create's and run's flags for a container from an image (hull's own, as
+// `docker run` spells them); without --image, create and run are runc's.
+type imageFlags struct {
+	ref, user, workdir, network, hostname string
+	entrypoint                            *string
+	env                                   []string
+	tty, readOnly, quiet                  bool
+}
+
+func addImageFlags(fs *flag.FlagSet, f *imageFlags) {
+	fs.StringVar(&f.ref, "image", "", "run this image (pulled if missing) instead of a bundle: ID [CMD...]")
+	env := func(s string) error { f.env = append(f.env, s); return nil }
+	fs.Func("env", "with --image: set KEY=VALUE (repeatable)", env)
+	fs.Func("e", "short for --env", env)
+	fs.StringVar(&f.user, "user", "", "with --image: run as user[:group] (name or id)")
+	fs.StringVar(&f.user, "u", "", "short for --user")
+	fs.StringVar(&f.workdir, "workdir", "", "with --image: working directory")
+	fs.StringVar(&f.workdir, "w", "", "short for --workdir")
+	fs.Func("entrypoint", "with --image: replace the image's entrypoint", func(s string) error {
+		f.entrypoint = &s
+		return nil
+	})
+	fs.StringVar(&f.network, "network", "", "with --image: attach to this hull network")
+	fs.StringVar(&f.hostname, "hostname", "", "with --image: hostname (default: the container ID)")
+	fs.BoolVar(&f.tty, "tty", false, "with --image: give the process a terminal")
+	fs.BoolVar(&f.tty, "t", false, "short for --tty")
+	fs.BoolVar(&f.readOnly, "read-only", false, "with --image: a read-only root filesystem")
+	fs.BoolVar(&f.quiet, "quiet-pull", false, "with --image: no pull progress")
+}
+
+// bundle prepares the container's root from the image and writes its config.json; release
+// undoes both.
+func (f *imageFlags) bundle(ctx context.Context, e *env, id string, cmd []string) (bundle string, release func(), err error) {
+	st, err := e.images()
+	if err != nil {
+		return "", nil, err
+	}
+	// Refuse a taken id before pulling anything.
+	if _, err := e.rt.State(id); err == nil {
+		return "", nil, usageError{"container with id exists: " + id}
+	}
+	c, err := st.Prepare(ctx, f.ref, id, image.Options{Progress: newProgress(e.stderr, f.quiet).update})
+	if err != nil {
+		return "", nil, err
+	}
+	release = func() { _ = st.Release(id) }
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
+	o := image.Overrides{Env: f.env, User: f.user, WorkDir: f.workdir, Terminal: f.tty, ReadOnly: f.readOnly, Hostname: f.hostname}
+	if len(cmd) > 0 {
+		o.Cmd = cmd
+	}
+	if f.entrypoint != nil {
+		o.Entrypoint = []string{}
+		if *f.entrypoint != "" {
+			o.Entrypoint = strings.Fields(*f.entrypoint)
+		}
+	}
+	spec, err := image.Spec(runtime.DefaultSpec(false), c, o)
+	if err != nil {
+		return "", nil, err
+	}
+	if f.network != "" {
+		spec.Annotations[runtime.NetworkAnnotation] = f.network
+	}
+	b, err := json.MarshalIndent(spec, "", "\t")
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.WriteFile(filepath.Join(c.Bundle, "config.json"), append(b, '\n'), 0o644); err != nil {
+		return "", nil, err
+	}
+	return c.Bundle, release, nil
+}
+
+// releaseUnlessCreated releases an image root when create failed: unless the runtime holds a
+// container with that id and that bundle, nobody else will.
+func releaseUnlessCreated(e *env, id, bundle string, release func()) {
+	if s, err := e.rt.State(id); err != nil || s.Bundle != bundle {
+		release()
+	}
+}
