@@ -71,8 +71,9 @@ func parse(fs *flag.FlagSet, args []string, min, max int, what string) error {
 	return nil
 }
 
-func createFlags(e *env, name string, o *runtime.CreateOptions) *flag.FlagSet {
+func createFlags(e *env, name string, o *runtime.CreateOptions, dryRun *bool) *flag.FlagSet {
 	fs := flags(e, name)
+	fs.BoolVar(dryRun, "dry-run", false, "print the plan (namespaces, cgroup writes, mounts, caps, seccomp, hooks) and change nothing; needs no root")
 	fs.StringVar(&o.Bundle, "bundle", ".", "path to the bundle (config.json + rootfs)")
 	fs.StringVar(&o.Bundle, "b", ".", "short for --bundle")
 	fs.StringVar(&o.PidFile, "pid-file", "", "write the container init's pid here")
@@ -85,17 +86,22 @@ func createFlags(e *env, name string, o *runtime.CreateOptions) *flag.FlagSet {
 
 func cmdCreate(ctx context.Context, e *env, args []string) (int, error) {
 	var o runtime.CreateOptions
-	fs := createFlags(e, "create", &o)
+	var dry bool
+	fs := createFlags(e, "create", &o, &dry)
 	if err := parse(fs, args, 1, 1, "[flags] ID"); err != nil {
 		return 0, err
 	}
 	o.ID = fs.Arg(0)
+	if dry {
+		return 0, dryRun(ctx, e, o, false)
+	}
 	return 0, e.rt.Create(ctx, o)
 }
 
 func cmdRun(ctx context.Context, e *env, args []string) (int, error) {
 	var o runtime.CreateOptions
-	fs := createFlags(e, "run", &o)
+	var dry bool
+	fs := createFlags(e, "run", &o, &dry)
 	detach := fs.Bool("detach", false, "return once the process started")
 	fs.BoolVar(detach, "d", false, "short for --detach")
 	fs.Bool("keep", false, "accepted for runc compatibility")
@@ -103,7 +109,18 @@ func cmdRun(ctx context.Context, e *env, args []string) (int, error) {
 		return 0, err
 	}
 	o.ID = fs.Arg(0)
+	if dry {
+		return 0, dryRun(ctx, e, o, true)
+	}
 	return e.rt.Run(ctx, o, *detach)
+}
+
+// dryRun prints the plan: narrated on stdout unless --explain or --trace chose the output.
+func dryRun(ctx context.Context, e *env, o runtime.CreateOptions, start bool) error {
+	if e.rt.Trace == nil {
+		e.rt.Trace = runtime.Explainer(e.stdout)
+	}
+	return e.rt.DryRun(ctx, o, start)
 }
 
 func cmdStart(ctx context.Context, e *env, args []string) (int, error) {
