@@ -221,6 +221,14 @@ var lessons = []lesson{
 		shell: killShell},
 	{op: "poll", why: "waiting on a pidfd until the process is gone, without a sleep loop",
 		shell: pollShell},
+	{op: "wait4", why: "run waits for the container's process to end; its exit code (128+signal when killed, 137 for an OOM kill) becomes hull's",
+		shell: func(a string) string {
+			var pid int
+			if _, err := fmt.Sscanf(a, "pid %d", &pid); err != nil {
+				return ""
+			}
+			return fmt.Sprintf("wait %d", pid)
+		}},
 	{op: "rm -r", why: "the container's state directory goes last",
 		shell: prefix("rm -r")},
 

@@ -163,6 +163,7 @@ func TestTraceOfRun(t *testing.T) {
 		t.Errorf("execve result %q, want planned (the stub applies it at start)", ex.Result)
 	}
 	step("start", "hull", op("open+read", filepath.Join(x.root, "traced", "exec.fifo")))
+	step("process exit", "hull", op("wait4", "exit code 0"))
 	step("cgroup removed", "hull", func(e runtime.TraceEvent) bool { return e.Op == "cgroup.rmdir" && strings.HasSuffix(e.Args, cg) })
 	step("state removed", "hull", op("rm -r", filepath.Join(x.root, "traced")))
 }

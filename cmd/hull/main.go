@@ -89,8 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	tracer, traceFile, err := newTracer(g, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "hull:", err)
-		return 2
+		return fail(logger, stderr, err)
 	}
 	if traceFile != nil {
 		defer traceFile.Close()

@@ -19,7 +19,7 @@ func newTracer(g globals, stderr io.Writer) (runtime.Tracer, io.Closer, error) {
 	switch g.trace {
 	case "":
 		if g.traceFile != "" {
-			return nil, nil, fmt.Errorf("--trace-file needs --trace json")
+			return nil, nil, usageError{"--trace-file needs --trace json"}
 		}
 	case "json":
 		w := stderr
@@ -32,7 +32,7 @@ func newTracer(g globals, stderr io.Writer) (runtime.Tracer, io.Closer, error) {
 		}
 		ts = append(ts, runtime.JSONTracer(w))
 	default:
-		return nil, nil, fmt.Errorf("unknown --trace %q (want json)", g.trace)
+		return nil, nil, usageError{fmt.Sprintf("unknown --trace %q (want json)", g.trace)}
 	}
 	switch len(ts) {
 	case 0:
