@@ -9,7 +9,7 @@ APT_PKGS := busybox-static runc crun hyperfine gcc make util-linux iproute2 cont
 	qemu-system-x86 cpio kmod nftables \
 	docker-registry skopeo umoci
 
-.PHONY: build stub test test-integration conformance bench lint vmtest tour clean help deps demo check
+.PHONY: build stub test test-integration conformance bench lint vmtest tour lessons clean help deps demo check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -58,6 +58,12 @@ vmtest: build ## the root suites in a qemu VM with pure cgroup v2 (CGROUP=v1: pu
 tour: ## print the guided tour: each package's doc in tour order
 	@for p in namespaces cgroups rootfs rootfs/image netns runtime runtime/stub runtime/seccomp runtime/caps supervisor; do \
 		[ -f $$p/doc.go ] || continue; echo "==== $$p"; $(GO) doc ./$$p | sed -n '/^package/,/^func\|^type\|^const\|^var/p' | grep -v '^func\|^type\|^const\|^var'; done
+
+lessons: build ## run every lesson in docs/lessons (root); one: make lesson-01
+	sh docs/lessons/run.sh all
+
+lesson-%: build
+	sh docs/lessons/run.sh $*
 
 clean: ## remove build output
 	rm -rf bin

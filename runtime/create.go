@@ -107,7 +107,7 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	undo = append(undo, sp.kill)
 	st.Pid = sp.pid
 	b := bootstrap{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Pid: sp.pid, Spec: spec, NoPivot: o.NoPivot,
-		Debug: r.Log.Enabled(ctx, -4), Fifo: r.fifo(o.ID), Console: o.ConsoleSocket != "" || o.console != nil,
+		Debug: r.narrating(ctx), Fifo: r.fifo(o.ID), Console: o.ConsoleSocket != "" || o.console != nil,
 		InUserNS: namespaces.Has(spec.Linux.Namespaces, specs.UserNamespace)}
 	if err := r.converse(ctx, sp, b, st, cg); err != nil {
 		return nil, err
@@ -214,11 +214,7 @@ func (r *Runtime) converse(ctx context.Context, sp *spawned, b bootstrap, st *St
 		}
 		switch m.Type {
 		case msgStep:
-			var serr error
-			if m.Error != "" {
-				serr = errors.New(m.Error)
-			}
-			r.Step(m.Op, m.Args, serr, m.Took)
+			r.relay(m)
 		case msgHooks:
 			hooks := st.Spec.Hooks
 			// Status "created": these hooks are steps 3 and 4 of the lifecycle, and the spec

@@ -33,7 +33,7 @@
 //	  cgroup: pid → cgroup.procs (all at once)      ... until the first cgroup mount, where it
 //	  ── placed {} ──────────────────────────────▶ waits for this; unshare(CLONE_NEWCGROUP) if asked
 //	                                               the rest of the mounts, hostname
-//	  ◀──────────────────── step {op,args,...}    (one per kernel step, only with --debug)
+//	  ◀──────────────────── step {op,args,...}    (one per kernel step, with --debug/--explain/--trace)
 //	  ◀──────────────────── hooks {}              (only if prestart/createRuntime hooks exist)
 //	  run prestart, createRuntime hooks
 //	  ── hooksDone {} ───────────────────────────▶ createContainer hooks, pivot_root, sysctl,
@@ -58,6 +58,10 @@
 // # Try it by hand
 //
 //	hull spec && hull --debug create -b . demo && hull state demo && hull start demo && hull delete -f demo
+//
+// Or have each step explained: `hull --explain run -b . demo` prints, for every clone, mount,
+// cgroup write and exec, its result and time, the shell command that does the same, and why
+// (explain.go holds that table, trace.go the events; `--dry-run` prints the plan without root).
 //
 // # Not covered yet
 //

@@ -52,6 +52,9 @@ func (in *initProc) execProcess(fifo int) error {
 		return err
 	}
 	prog.FifoFD = fifo
+	for _, st := range stubSteps(prog, in.b.Spec.Linux.Seccomp) {
+		in.rec.planned(SourceStub, st.op, st.args)
+	}
 	in.rec.Step("execveat", fmt.Sprintf("stub (memfd, sealed) → waits on exec fifo, then execve %s %s", path, strings.Join(p.Args[1:], " ")), nil, 0)
 	if prog.TimeNSFD, err = in.newTimeNS(); err != nil {
 		return err

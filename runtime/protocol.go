@@ -42,6 +42,9 @@ type message struct {
 	Args  string        `json:"args,omitempty"`
 	Took  time.Duration `json:"took,omitempty"`
 	Error string        `json:"error,omitempty"`
+	// For steps: who takes it when not the init itself ("stub"), and whether it is only planned.
+	Source  string `json:"source,omitempty"`
+	Planned bool   `json:"planned,omitempty"`
 }
 
 // channel is one end of the socketpair.
@@ -88,6 +91,14 @@ func (r remoteRecorder) Step(op, args string, err error, took time.Duration) {
 		m.Error = err.Error()
 	}
 	_ = r.ch.send(m) // narration is best effort; a lost step must not fail the container
+}
+
+// planned records a step another program takes later: the stub applies credentials, seccomp and
+// execve at start, after the socket is gone, so the init reports what it handed the stub.
+func (r remoteRecorder) planned(source, op, args string) {
+	if r.enabled {
+		_ = r.ch.send(message{Type: msgStep, Op: op, Args: args, Source: source, Planned: true})
+	}
 }
 
 func (r remoteRecorder) step(op, args string, fn func() error) error {

@@ -3,10 +3,12 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -60,8 +62,10 @@ func (r *Runtime) Run(ctx context.Context, o CreateOptions, detach bool) (int, e
 	done := make(chan struct{})
 	defer close(done)
 	go r.forward(sigs, c.sp.pidfd, done)
+	t0 := time.Now()
 	err = c.sp.cmd.Wait()
 	code := exitCode(c.sp.cmd.ProcessState, err)
+	r.Step("wait4", fmt.Sprintf("pid %d: exit code %d", c.state.Pid, code), err, time.Since(t0))
 	waitTTY()
 	if derr := r.Delete(ctx, o.ID, true); derr != nil {
 		return code, derr

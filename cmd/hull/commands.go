@@ -74,8 +74,9 @@ func parse(fs *flag.FlagSet, args []string, min, max int, what string) error {
 	return nil
 }
 
-func createFlags(e *env, name string, o *runtime.CreateOptions) *flag.FlagSet {
+func createFlags(e *env, name string, o *runtime.CreateOptions, dryRun *bool) *flag.FlagSet {
 	fs := flags(e, name)
+	fs.BoolVar(dryRun, "dry-run", false, "print the plan (namespaces, cgroup writes, mounts, caps, seccomp, hooks) and change nothing; needs no root")
 	fs.StringVar(&o.Bundle, "bundle", ".", "path to the bundle (config.json + rootfs)")
 	fs.StringVar(&o.Bundle, "b", ".", "short for --bundle")
 	fs.StringVar(&o.PidFile, "pid-file", "", "write the container init's pid here")
@@ -89,12 +90,16 @@ func createFlags(e *env, name string, o *runtime.CreateOptions) *flag.FlagSet {
 func cmdCreate(ctx context.Context, e *env, args []string) (int, error) {
 	var o runtime.CreateOptions
 	var img imageFlags
-	fs := createFlags(e, "create", &o)
+	var dry bool
+	fs := createFlags(e, "create", &o, &dry)
 	addImageFlags(fs, &img)
 	if err := parseCreate(fs, args, &img); err != nil {
 		return 0, err
 	}
 	o.ID = fs.Arg(0)
+	if dry {
+		return 0, dryRun(ctx, e, o, false, img)
+	}
 	if img.ref == "" {
 		return 0, e.rt.Create(ctx, o)
 	}
@@ -123,7 +128,8 @@ func parseCreate(fs *flag.FlagSet, args []string, img *imageFlags) error {
 
 func cmdRun(ctx context.Context, e *env, args []string) (int, error) {
 	var o runtime.CreateOptions
-	fs := createFlags(e, "run", &o)
+	var dry bool
+	fs := createFlags(e, "run", &o, &dry)
 	detach := fs.Bool("detach", false, "return once the process started")
 	fs.BoolVar(detach, "d", false, "short for --detach")
 	fs.Bool("keep", false, "accepted for runc compatibility")
@@ -133,6 +139,9 @@ func cmdRun(ctx context.Context, e *env, args []string) (int, error) {
 		return 0, err
 	}
 	o.ID = fs.Arg(0)
+	if dry {
+		return 0, dryRun(ctx, e, o, true, img)
+	}
 	if img.ref == "" {
 		return e.rt.Run(ctx, o, *detach)
 	}
@@ -146,6 +155,18 @@ func cmdRun(ctx context.Context, e *env, args []string) (int, error) {
 		releaseUnlessCreated(e, o.ID, bundle, release)
 	}
 	return code, err
+}
+
+// dryRun prints the plan: narrated on stdout unless --explain or --trace chose the output.
+func dryRun(ctx context.Context, e *env, o runtime.CreateOptions, start bool, img imageFlags) error {
+	if img.ref != "" {
+		// An image run pulls, unpacks and mounts before there is a plan to print.
+		return usageError{"--dry-run plans a bundle; it cannot be combined with --image"}
+	}
+	if e.rt.Trace == nil {
+		e.rt.Trace = runtime.Explainer(e.stdout)
+	}
+	return e.rt.DryRun(ctx, o, start)
 }
 
 func cmdStart(ctx context.Context, e *env, args []string) (int, error) {

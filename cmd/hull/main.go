@@ -35,6 +35,8 @@ type globals struct {
 	networkDir, imageDir string
 	debug, systemdCgroup bool
 	rootless, criu       string
+	explain              bool   // narrate each step for a learner (cmd/hull/trace.go)
+	trace, traceFile     string // --trace json: each step as a JSON line, to stderr or --trace-file
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -47,6 +49,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&g.log, "log", "", "log file (default: stderr)")
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&g.debug, "debug", false, "narrate every kernel step")
+	fs.BoolVar(&g.explain, "explain", false, "narrate each kernel step for a learner: result, time, the shell command that does the same, and why")
+	fs.StringVar(&g.trace, "trace", "", "json: print each kernel step as a JSON line (schema: docs/trace.md)")
+	fs.StringVar(&g.traceFile, "trace-file", "", "write --trace output to this file instead of stderr")
 	fs.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "use systemd for cgroups (needs systemd as PID 1)")
 	fs.StringVar(&g.rootless, "rootless", "auto", "accepted for runc compatibility: auto, true or false")
 	fs.StringVar(&g.criu, "criu", "", "accepted for runc compatibility; checkpointing is not supported")
@@ -84,7 +89,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if g.systemdCgroup && !systemdRunning() {
 		return fail(logger, stderr, errors.New("--systemd-cgroup needs systemd as PID 1, and this host does not run it; use the default cgroupfs driver"))
 	}
-	env := &env{rt: &runtime.Runtime{Root: g.root, NetworkDir: g.networkDir, Log: logger}, stdout: stdout, stderr: stderr, g: g}
+	tracer, traceFile, err := newTracer(g, stderr)
+	if err != nil {
+		return fail(logger, stderr, err)
+	}
+	if traceFile != nil {
+		defer traceFile.Close()
+	}
+	env := &env{rt: &runtime.Runtime{Root: g.root, NetworkDir: g.networkDir, Log: logger, Trace: tracer}, stdout: stdout, stderr: stderr, g: g}
 	code, err := cmd.run(ctx, env, rest)
 	if err != nil {
 		return fail(logger, stderr, err)

@@ -450,3 +450,38 @@ func TestFeatures(t *testing.T) {
 		t.Errorf("features with an argument: exit %d", code)
 	}
 }
+
+func TestTraceFlags(t *testing.T) {
+	root := t.TempDir()
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+		code int
+	}{
+		{"unknown trace format", []string{"--root", root, "--trace", "yaml", "list"}, `unknown --trace "yaml"`, 2},
+		{"trace file without trace", []string{"--root", root, "--trace-file", filepath.Join(root, "t"), "list"}, "--trace-file needs --trace json", 2},
+		{"unwritable trace file", []string{"--root", root, "--trace", "json", "--trace-file", filepath.Join(root, "no/such/dir/t"), "list"}, "open trace file", 1},
+	} {
+		_, stderr, code := hull(t, c.args...)
+		if code != c.code {
+			t.Errorf("%s: exit %d, want %d", c.name, code, c.code)
+		}
+		oneLine(t, c.name, stderr, c.want)
+	}
+}
+
+// TestDryRunBadBundle: a dry run reads the bundle like create does, refuses what create would
+// refuse with one line, and never makes the state root.
+func TestDryRunBadBundle(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "state")
+	bundle := t.TempDir()
+	_, stderr, code := hull(t, "--root", root, "run", "--dry-run", "--bundle", bundle, "x")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	oneLine(t, "dry run without config.json", stderr, "config.json")
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Errorf("state root made by a dry run: %v", err)
+	}
+}
