@@ -138,6 +138,8 @@ var lessons = []lesson{
 		shell: mountSetattrShell},
 	{op: "umount2", why: "after pivot_root the host's root hangs at the old root; detaching it removes the host's files from the container's view",
 		shell: prefix("umount")},
+	{op: "image.release", why: "a root made from an image is an overlay mount (image layers read-only below, the container's own upper dir): delete unmounts it and removes the container's layer, leaving the shared image layers",
+		shell: func(bundle string) string { return "umount " + bundle + "/rootfs && rm -rf " + bundle }},
 	{op: "mkdir", why: "a mount point or directory the container needs",
 		shell: prefix("mkdir")},
 	{op: "touch", why: "a file to bind-mount a file onto (a bind needs a target of the same kind)",

@@ -16,6 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hullrt/hull/runtime"
+	"github.com/hullrt/hull/test/internal/hosttest"
 )
 
 // traceOf reads a --trace-file: one runtime.TraceEvent per line.
@@ -217,7 +218,7 @@ func TestDryRunTouchesNothing(t *testing.T) {
 		if n := len(mountsUnder(x.bundle)); n != mountsBefore {
 			t.Errorf("%s: %d mounts under the bundle, %d before", who, n, mountsBefore)
 		}
-		if p := pidsInCgroup(x.spec.Linux.CgroupsPath); len(p) > 0 {
+		if p := hosttest.PidsInCgroup(x.spec.Linux.CgroupsPath); len(p) > 0 {
 			t.Errorf("%s: processes in the cgroup: %v", who, p)
 		}
 		for _, f := range []string{filepath.Join(rootfs, "ran"), filepath.Join(x.bundle, "hook-ran"), filepath.Join(rootfs, "dev/null")} {

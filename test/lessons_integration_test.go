@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hullrt/hull/test/internal/hosttest"
 )
 
 // labDir finds the lab directory a lesson printed (every lesson works in /tmp/hull-lesson-*).
@@ -50,7 +52,7 @@ func TestLessons(t *testing.T) {
 			if d := cgroupDirs("/" + name); len(d) > 0 {
 				t.Errorf("cgroups left behind: %v", d)
 			}
-			if p := pidsInCgroup("/" + name); len(p) > 0 {
+			if p := hosttest.PidsInCgroup("/" + name); len(p) > 0 {
 				t.Errorf("processes left behind: %v", p)
 			}
 		})
