@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -29,6 +30,10 @@ func newNetHost(t *testing.T, x *h) *netHost {
 		t.Fatalf("ip netns add: %v %s", err, out)
 	}
 	n := &netHost{x: x, ns: "/run/netns/" + name, netDir: filepath.Join(t.TempDir(), "networks")}
+	// A host's loopback is up; a new namespace's is not.
+	if out, err := exec.Command("ip", "-n", name, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("ip link set lo up: %v %s", err, out)
+	}
 	t.Cleanup(func() {
 		// Nothing of hull's may be left in the test host namespace: only lo.
 		out, _ := exec.Command("ip", "netns", "exec", name, "ip", "-o", "link").Output()
@@ -121,4 +126,146 @@ func TestNetworkRefusals(t *testing.T) {
 
 func specNS(t string) specs.LinuxNamespace {
 	return specs.LinuxNamespace{Type: specs.LinuxNamespaceType(t)}
+}
+
+// sh runs a shell line on the machine, failing the test on error.
+func sh(t *testing.T, line string) string {
+	t.Helper()
+	out, err := exec.Command("sh", "-c", line).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", line, err, out)
+	}
+	return string(out)
+}
+
+// world adds another "host" wired to the test host namespace: host uplink 192.0.2.1/24,
+// world 192.0.2.2/24. It returns the world's name for ip netns exec.
+func (n *netHost) world(t *testing.T) string {
+	t.Helper()
+	host := filepath.Base(n.ns)
+	w := host + "-w"
+	sh(t, "ip netns add "+w)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", w).Run() })
+	sh(t, fmt.Sprintf("ip -n %s link add uplink type veth peer name wan netns %s && ip -n %s addr add 192.0.2.1/24 dev uplink && ip -n %s link set uplink up && ip -n %s link set lo up", host, w, host, host, host))
+	sh(t, fmt.Sprintf("ip -n %s addr add 192.0.2.2/24 dev wan && ip -n %s link set wan up && ip -n %s link set lo up", w, w, w))
+	t.Cleanup(func() { exec.Command("ip", "-n", host, "link", "del", "uplink").Run() })
+	return w
+}
+
+// wget fetches url from inside netns ns (empty: the test host namespace) with busybox.
+func (n *netHost) wget(ns, url string) (string, error) {
+	if ns == "" {
+		ns = filepath.Base(n.ns)
+	}
+	// timeout, not wget -T, which segfaults in Debian's busybox 1.35.
+	out, err := exec.Command("ip", "netns", "exec", ns, "timeout", "5", "busybox", "wget", "-qO-", url).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// TestNetworkPublish: `hull create --network --publish` on a read-only rootfs: the port is
+// reached from another host, from the host by its address and by 127.0.0.1, and from the
+// container itself; /etc/hosts, resolv.conf and hostname are hull's, bind-mounted, the rootfs
+// untouched; delete takes the port, its rules and its relay away.
+func TestNetworkPublish(t *testing.T) {
+	x := newH(t, "httpd", "-f", "-p", "80", "-h", "/www")
+	n := newNetHost(t, x)
+	world := n.world(t)
+	if err := os.MkdirAll(filepath.Join(x.bundle, "rootfs/www"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(x.bundle, "rootfs/www/index.html"), []byte("hello from web\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"hosts", "resolv.conf", "hostname"} { // the image's own: must stay
+		if err := os.WriteFile(filepath.Join(x.bundle, "rootfs/etc", f), []byte("image's "+f+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x.spec.Root.Readonly = true
+	x.spec.Hostname = "web"
+	x.writeSpec()
+	n.ok("network", "create", "--subnet", "10.252.0.0/24", "pub")
+	n.ok("create", "--bundle", x.bundle, "--network", "pub", "--publish", "8080:80", "web")
+	n.ok("start", "web")
+	for range 50 { // httpd binds a moment after start
+		if _, err := n.wget(world, "http://192.0.2.1:8080/"); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, c := range []struct{ what, ns, url string }{
+		{"another host", world, "http://192.0.2.1:8080/"},
+		{"the host", "", "http://192.0.2.1:8080/"},
+		{"the host by 127.0.0.1", "", "http://127.0.0.1:8080/"},
+	} {
+		if got, err := n.wget(c.ns, c.url); err != nil || got != "hello from web" {
+			t.Errorf("from %s, %s: %q %v", c.what, c.url, got, err)
+		}
+	}
+	if r := n.hull("exec", "web", "timeout", "5", "wget", "-qO-", "http://10.252.0.1:8080/"); r.code != 0 || strings.TrimSpace(r.stdout) != "hello from web" {
+		t.Errorf("hairpin: %q %q", r.stdout, r.stderr)
+	}
+	hosts := n.ok("exec", "web", "cat", "/etc/hosts")
+	if !strings.Contains(hosts, "10.252.0.2\tweb") || !strings.Contains(hosts, "localhost") {
+		t.Errorf("/etc/hosts in the container: %q", hosts)
+	}
+	resolv := n.ok("exec", "web", "cat", "/etc/resolv.conf")
+	if !strings.Contains(resolv, "nameserver ") || strings.Contains(resolv, "nameserver 127.") {
+		t.Errorf("/etc/resolv.conf in the container: %q", resolv)
+	}
+	if h := n.ok("exec", "web", "cat", "/etc/hostname"); h != "web\n" {
+		t.Errorf("/etc/hostname in the container: %q", h)
+	}
+	for _, f := range []string{"hosts", "resolv.conf", "hostname"} {
+		if b, _ := os.ReadFile(filepath.Join(x.bundle, "rootfs/etc", f)); string(b) != "image's "+f+"\n" {
+			t.Errorf("rootfs /etc/%s changed: %q", f, b)
+		}
+	}
+	if r := n.hull("create", "--bundle", x.bundle, "--network", "pub", "--publish", "8080:80", "clash"); r.code == 0 || !strings.Contains(r.stderr, "8080/tcp") {
+		t.Errorf("a second container on the same host port: exit %d %q", r.code, r.stderr)
+	}
+	n.ok("delete", "--force", "web")
+	if got, err := n.wget("", "http://127.0.0.1:8080/"); err == nil {
+		t.Errorf("127.0.0.1:8080 still answers after delete: %q", got)
+	}
+	if got, err := n.wget(world, "http://192.0.2.1:8080/"); err == nil {
+		t.Errorf("192.0.2.1:8080 still answers after delete: %q", got)
+	}
+	if out := sh(t, "ip netns exec "+filepath.Base(n.ns)+" nft list table inet hull"); strings.Contains(out, "svc/") || strings.Contains(out, "ep/") {
+		t.Errorf("service chains left after delete:\n%s", out)
+	}
+	if out := n.ok("network", "inspect", "pub"); strings.Contains(out, `"containerID"`) {
+		t.Errorf("leases left: %s", out)
+	}
+	n.ok("network", "rm", "pub")
+}
+
+// TestNetworkPublishRefusals: bad --publish input fails create with one line and leaves no
+// container, lease or rule behind.
+func TestNetworkPublishRefusals(t *testing.T) {
+	x := newH(t, "sleep", "1000")
+	n := newNetHost(t, x)
+	x.writeSpec()
+	n.ok("network", "create", "--subnet", "10.253.0.0/24", "pub")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--publish", "8080:80"}, "needs a network"},
+		{[]string{"--network", "pub", "--publish", "99999:80"}, "1-65535"},
+		{[]string{"--network", "pub", "--publish", "80/sctp"}, "tcp or udp"},
+		{[]string{"--network", "pub", "--publish", "80,80"}, "twice"},
+	} {
+		r := n.hull(append(append([]string{"create", "--bundle", x.bundle}, c.args...), "bad")...)
+		if r.code == 0 || !strings.Contains(r.stderr, c.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("create %v: exit %d, stderr %q; want one line with %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+	if out := n.ok("list", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("containers left: %q", out)
+	}
+	if out := n.ok("network", "inspect", "pub"); strings.Contains(out, `"containerID"`) {
+		t.Errorf("leases left: %s", out)
+	}
+	n.ok("network", "rm", "pub")
 }
