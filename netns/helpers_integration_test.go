@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,7 +58,14 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		s.Close()
+		// Leak check: a relay is a process, and would outlive the namespace's mount.
+		for _, pid := range relaysIn(t, e.host) {
+			t.Errorf("leak: hull-relay pid %d left in the test host netns", pid)
+			syscall.Kill(pid, syscall.SIGKILL) // in this test's own netns: ours
+		}
+	})
 	e.store = s
 	return e
 }

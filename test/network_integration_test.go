@@ -3,11 +3,15 @@
 package test
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -42,6 +46,10 @@ func newNetHost(t *testing.T, x *h) *netHost {
 		}
 		if out, _ := exec.Command("ip", "netns", "exec", name, "nft", "list", "tables").Output(); strings.Contains(string(out), "hull") {
 			t.Errorf("nftables table left: %s", out)
+		}
+		for _, pid := range relays(t, n.ns) {
+			t.Errorf("hull-relay pid %d left in the test host namespace", pid)
+			syscall.Kill(pid, syscall.SIGKILL) // in this test's own netns: ours
 		}
 		_ = exec.Command("ip", "netns", "del", name).Run()
 	})
@@ -268,4 +276,125 @@ func TestNetworkPublishRefusals(t *testing.T) {
 		t.Errorf("leases left: %s", out)
 	}
 	n.ok("network", "rm", "pub")
+}
+
+// relays lists the hull-relay processes in the network namespace at path.
+func relays(t *testing.T, path string) []int {
+	t.Helper()
+	var want, st syscall.Stat_t
+	if err := syscall.Stat(path, &want); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); !strings.HasPrefix(string(b), "hull-relay\x00") {
+			continue
+		}
+		if syscall.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &st) == nil && st.Ino == want.Ino && st.Dev == want.Dev {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// createKilledAt runs hull --debug create with published ports and SIGKILLs it as soon as
+// its trace shows a line containing step.
+func (n *netHost) createKilledAt(t *testing.T, id, step string) {
+	t.Helper()
+	cmd := exec.Command("nsenter", "--net="+n.ns, hullBin, "--root", n.x.root, "--network-dir", n.netDir, "--debug",
+		"create", "--bundle", n.x.bundle, "--network", "crash", "--publish", "8282:80,8282:80/udp", id)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	seen := false
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), step) {
+			cmd.Process.Kill()
+			seen = true
+			break
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if !seen {
+		t.Fatalf("hull create %s never reported a step with %q", id, step)
+	}
+}
+
+// checkNoNetworkLeft fails the test if network "crash" still has a lease, a service chain, a
+// relay, or 127.0.0.1:8282 taken.
+func (n *netHost) checkNoNetworkLeft(t *testing.T, when string) {
+	t.Helper()
+	if out := n.ok("network", "inspect", "crash"); strings.Contains(out, `"containerID"`) {
+		t.Errorf("%s: leases left: %s", when, out)
+	}
+	if out := sh(t, "ip netns exec "+filepath.Base(n.ns)+" nft list table inet hull"); strings.Contains(out, "svc/") {
+		t.Errorf("%s: service chains left:\n%s", when, out)
+	}
+	if out := sh(t, "ip -n "+filepath.Base(n.ns)+" -o link"); strings.Contains(out, " hv") {
+		t.Errorf("%s: host veths left:\n%s", when, out)
+	}
+	if pids := relays(t, n.ns); len(pids) > 0 {
+		t.Errorf("%s: hull-relay processes left: %v", when, pids)
+		for _, pid := range pids {
+			syscall.Kill(pid, syscall.SIGKILL) // in this test's own netns: ours
+		}
+	}
+	if out, err := exec.Command("ip", "netns", "exec", filepath.Base(n.ns), "busybox", "nc", "-z", "127.0.0.1", "8282").CombinedOutput(); err == nil {
+		t.Errorf("%s: 127.0.0.1:8282 still answers %s", when, out)
+	}
+}
+
+// TestNetworkCrash: hull create is killed with SIGKILL in the middle of wiring a container's
+// network and ports (when --debug reports each of several steps). The container's init
+// outlives hull, so the next `hull delete` of it must remove its lease, veth, rules and relay;
+// and when the container is dead too, the next create on the network reclaims them by itself.
+func TestNetworkCrash(t *testing.T) {
+	x := newH(t, "sleep", "1000")
+	n := newNetHost(t, x)
+	x.writeSpec()
+	n.ok("network", "create", "--subnet", "10.250.0.0/24", "crash")
+	steps := []string{"ip link add hv", "addr add", "route add default", "nft -f - (service", "hull-relay"}
+	for i, step := range steps {
+		id := fmt.Sprintf("c%d", i)
+		n.createKilledAt(t, id, step)
+		// What the kill left, for the log: how far hull got varies with timing.
+		insp := n.ok("network", "inspect", "crash")
+		nft := sh(t, "ip netns exec "+filepath.Base(n.ns)+" nft list table inet hull")
+		t.Logf("killed at %q: lease %v, service chains %v, relays %v", step,
+			strings.Contains(insp, `"`+id+`"`), strings.Contains(nft, "svc/"), relays(t, n.ns))
+		n.ok("delete", "--force", id)
+		n.checkNoNetworkLeft(t, "delete after a kill at "+step)
+	}
+	// The container dies with hull: nobody deletes it, the next create must clean up.
+	n.createKilledAt(t, "dead", "nft -f - (service")
+	var st struct{ Pid int }
+	if err := json.Unmarshal([]byte(n.ok("state", "dead")), &st); err != nil || st.Pid == 0 {
+		t.Fatalf("state of the half-made container: %+v %v", st, err)
+	}
+	syscall.Kill(st.Pid, syscall.SIGKILL) // the container's init, started by this test's hull
+	for range 100 {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", st.Pid)); err != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	n.ok("create", "--bundle", x.bundle, "--network", "crash", "--publish", "8282:80,8282:80/udp", "next")
+	out := n.ok("network", "inspect", "crash")
+	if strings.Contains(out, `"dead"`) || !strings.Contains(out, `"next"`) {
+		t.Errorf("after the next create, leases: %s", out)
+	}
+	n.ok("delete", "--force", "next", "dead")
+	n.checkNoNetworkLeft(t, "the end")
+	n.ok("network", "rm", "crash")
 }
