@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -397,4 +398,71 @@ func TestNetworkCrash(t *testing.T) {
 	n.ok("delete", "--force", "next", "dead")
 	n.checkNoNetworkLeft(t, "the end")
 	n.ok("network", "rm", "crash")
+}
+
+// TestNetworkConcurrentCreates: 50 `hull create`s on one network at once (50 processes, each
+// running Collect before it attaches) give 50 containers 50 distinct addresses, read back
+// from inside their namespaces; deleting them all leaves no lease.
+func TestNetworkConcurrentCreates(t *testing.T) {
+	x := newH(t, "sleep", "1000")
+	n := newNetHost(t, x)
+	x.writeSpec()
+	n.ok("network", "create", "--subnet", "10.249.0.0/24", "many")
+	const count = 50
+	ids := make([]string, count)
+	results := make([]result, count)
+	var wg sync.WaitGroup
+	// One bundle each, sharing the rootfs, so that each has a cgroup of its own.
+	bundles := make([]string, count)
+	for i := range count {
+		ids[i] = fmt.Sprintf("m%d", i)
+		spec := *x.spec
+		linux := *spec.Linux
+		linux.CgroupsPath = x.spec.Linux.CgroupsPath + "-" + ids[i]
+		spec.Linux, spec.Root = &linux, &specs.Root{Path: filepath.Join(x.bundle, "rootfs")}
+		bundles[i] = filepath.Join(t.TempDir(), ids[i])
+		b, _ := json.Marshal(&spec)
+		if err := os.MkdirAll(bundles[i], 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(bundles[i], "config.json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range count {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = n.hull("create", "--bundle", bundles[i], "--network", "many", ids[i])
+		}()
+	}
+	wg.Wait()
+	t.Cleanup(func() { n.hull(append([]string{"delete", "--force"}, ids...)...) })
+	seen := map[string]string{}
+	for i, id := range ids {
+		if results[i].code != 0 {
+			t.Fatalf("create %s: %s", id, results[i].stderr)
+		}
+		var st struct{ Pid int }
+		if err := json.Unmarshal([]byte(n.ok("state", id)), &st); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("nsenter", "-t", strconv.Itoa(st.Pid), "-n", "ip", "-4", "-o", "addr", "show", "eth0").CombinedOutput()
+		if err != nil {
+			t.Fatalf("address of %s: %v %s", id, err, out)
+		}
+		f := strings.Fields(string(out))
+		if len(f) < 4 || !strings.HasPrefix(f[3], "10.249.0.") {
+			t.Fatalf("address of %s: %q", id, out)
+		}
+		if other, dup := seen[f[3]]; dup {
+			t.Fatalf("%s and %s both have %s", other, id, f[3])
+		}
+		seen[f[3]] = id
+	}
+	n.ok(append([]string{"delete", "--force"}, ids...)...)
+	if out := n.ok("network", "inspect", "many"); strings.Contains(out, `"containerID"`) {
+		t.Fatalf("leases left: %s", out)
+	}
+	n.ok("network", "rm", "many")
 }
