@@ -6,7 +6,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Debian packages the tests, the demo and the benchmarks use.
 APT_PKGS := busybox-static runc crun hyperfine gcc make util-linux iproute2 containerd docker.io podman conmon \
-	qemu-system-x86 cpio kmod nftables
+	qemu-system-x86 cpio kmod nftables containernetworking-plugins
 
 .PHONY: build stub test test-integration conformance bench lint vmtest tour clean help deps demo check
 
@@ -37,8 +37,9 @@ conformance: build ## the OCI runtime-tools validation suite against hull (root)
 
 check: deps lint test test-integration conformance vmtest ## everything CI runs (root)
 
-bench: deps build ## hull vs runc vs crun, measured in one run (root)
+bench: deps build ## hull vs runc vs crun, and network attach vs ip and CNI, measured in one run each (root)
 	bash test/bench/run.sh $(abspath $(BIN))
+	bash test/bench/net.sh
 
 lint: ## gofmt, go vet with and without the integration tag
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
