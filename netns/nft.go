@@ -17,25 +17,19 @@ import (
 //
 //	table inet hull {
 //		chain postrouting {	# type nat hook postrouting priority srcnat
-//			ip saddr 10.88.0.0/24 oifname != "hull-web" masquerade	# per network
+//			ip saddr 10.88.0.0/24 oifname != "hull-web" masquerade			# per network
+//			ip saddr 10.88.0.0/24 oifname "hull-web" ct status dnat masquerade	# per network: hairpin
 //		}
 //		chain forward {		# type filter hook forward priority filter; policy accept
 //			iifname "hull-web" accept					# per network
 //			oifname "hull-web" ct state established,related accept	# per network
 //		}
+//		map services, chain prerouting, chain output, chains svc/…, ep/…	# see svcnft.go
 //	}
 //
-// Each rule carries the user data "hull:net=<name>", which is how Remove and Reconcile
-// find a network's rules again. The forward rules change nothing while the chain's policy
-// is accept; they are where isolation between networks will hook in.
-//
-// Published ports (not built yet) add, per attachment, a regular chain
-// "pub-<veth>" holding "tcp dport 8080 dnat ip to 10.88.0.2:80" lines, jumped to from a
-// "prerouting" (type nat hook prerouting priority dstnat) and an "output" chain (same,
-// hook output) by "fib daddr type local jump pub-<veth>"-style rules; one chain per
-// attachment makes unpublishing one flush-and-delete. Hairpin traffic (a container to its
-// own published port) is masqueraded by "ct status dnat oifname == iifname masquerade"
-// in postrouting.
+// Each network rule carries the user data "hull:net=<name>", which is how Remove and
+// Reconcile find a network's rules again. The forward rules change nothing while the
+// chain's policy is accept; they are where isolation between networks will hook in.
 
 var hullTable = &nftables.Table{Family: nftables.TableFamilyINet, Name: tableName}
 
