@@ -219,6 +219,10 @@ func (r *Runtime) detachNetwork(ctx context.Context, st *State) error {
 	return nil
 }
 
+// Alive reports whether container id still holds its network (see alive): what the network
+// store's Collect and Reconcile want to know, for cmd and the supervisor to hand them.
+func (r *Runtime) Alive(id string) bool { return r.alive(id) }
+
 // alive tells the network store whether a container still holds its network: its state
 // exists and its init runs. A container being created has saved its state before attaching
 // (attachNetwork), so it counts as alive; a stopped one does not: its namespace, and with it
