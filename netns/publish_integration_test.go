@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // pubEnv is a test host with network "pub" (10.98.0.0/24), two containers listening on
@@ -139,8 +142,14 @@ func TestPublishOneEndpoint(t *testing.T) {
 		t.Fatalf("Remove of a network with a service: %v, want ErrInUse", err)
 	}
 
+	if n := p.flowsTo(p.ep1.Addr, 5353); n == 0 {
+		t.Fatal("no conntrack entry for the UDP flows before unpublish: the check below would prove nothing")
+	}
 	if err := s.UnpublishService(ctx, "web"); err != nil {
 		t.Fatal(err)
+	}
+	if n := p.flowsTo(p.ep1.Addr, 5353); n != 0 {
+		t.Errorf("%d conntrack entries of the service's flows left after unpublish", n)
 	}
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", relay)); err == nil {
 		t.Errorf("relay pid %d alive after unpublish", relay)
@@ -267,4 +276,20 @@ func TestPublishBadInput(t *testing.T) {
 	}
 	l.Close()
 	p.noServiceChains()
+}
+
+// flowsTo counts the host's conntrack entries of flows to hostPort DNAT'd to addr.
+func (p *pubEnv) flowsTo(addr netip.Addr, hostPort uint16) int {
+	p.t.Helper()
+	flows, err := p.store.nl.ConntrackTableList(netlink.ConntrackTable, unix.AF_INET)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	n := 0
+	for _, f := range flows {
+		if f.Reverse.SrcIP.Equal(addr.AsSlice()) && f.Forward.DstPort == hostPort {
+			n++
+		}
+	}
+	return n
 }
