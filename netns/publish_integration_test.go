@@ -133,6 +133,19 @@ func TestPublishOneEndpoint(t *testing.T) {
 	if st, _ := s.ipam.loadService("web"); st.Relay == nil || st.Relay.Pid != relay {
 		t.Fatalf("relay restarted by an idempotent publish: %+v, was pid %d", st.Relay, relay)
 	}
+	// The kernel lost the rules (a reboot, a flush by hand): publishing again re-makes them.
+	if err := s.nftService("web", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.dialTCP(p.world, "192.0.2.1:8080"); !strings.HasPrefix(got, "error") {
+		t.Fatalf("port answers without its rules: %q", got)
+	}
+	if err := s.PublishService(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.dialTCP(p.world, "192.0.2.1:8080"); got != "c1 192.0.2.2" {
+		t.Fatalf("after publishing again over lost rules: %q", got)
+	}
 	// Another service cannot take the port.
 	other := Service{Name: "other", Network: "pub", Endpoints: []Endpoint{p.ep2}, Ports: []Port{{"tcp", 8080, 7000}}}
 	if err := s.PublishService(ctx, other); !errors.Is(err, ErrInUse) {

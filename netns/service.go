@@ -145,7 +145,8 @@ func checkService(svc Service, n Network) error {
 // a service of that name had before: ports and endpoints change in one nftables
 // transaction, so no connection ever sees half a change, and the conntrack entries of
 // flows to endpoints that left are deleted, so no established flow (a UDP one above all)
-// keeps going to them. Publishing the same service again is cheap and changes nothing.
+// keeps going to them. Publishing the same service again changes nothing and costs one
+// listing of the table's chains.
 // A host port already published by another service is refused with ErrInUse, as is one
 // that something else holds on 127.0.0.1.
 func (s *Store) PublishService(ctx context.Context, svc Service) error {
@@ -191,6 +192,9 @@ func (s *Store) publish(ctx context.Context, svc Service) (err error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if s.unchanged(old, svc) {
+		return nil // what a supervisor's every tick, or Reconcile, mostly asks for
 	}
 	// The intent first: after a crash from here on, the file names what may exist.
 	st := &svcState{Service: svc, Relay: old.Relay}
@@ -266,6 +270,43 @@ func (s *Store) unpublish(ctx context.Context, name string) error {
 		return err
 	}
 	return s.ipam.removeService(name)
+}
+
+// unchanged reports whether old already is svc, in the file and in the kernel: the same
+// ports and endpoints, every chain of them present, and a live relay. Then publishing svc
+// again would change nothing, and a supervisor may call it every tick without paying for a
+// transaction (and a reboot, which empties the table, still gets it re-made).
+func (s *Store) unchanged(old *svcState, svc Service) bool {
+	if old.Name == "" || old.Owner != svc.Owner || !slices.Equal(old.Ports, svc.Ports) || !slices.Equal(old.Endpoints, svc.Endpoints) {
+		return false
+	}
+	if len(svc.Ports) > 0 && (old.Relay == nil || !slices.Equal(old.Relay.Ports, svc.Ports) || !s.relayAlive(old.Relay)) {
+		return false
+	}
+	c, err := s.nftConn()
+	if err != nil {
+		return false
+	}
+	have, err := serviceChains(c, svc.Name)
+	if err != nil {
+		return false
+	}
+	want := map[string]bool{}
+	for _, p := range svc.Ports {
+		want[svcChainName(svc.Name, p)] = true
+		for _, e := range svc.Endpoints {
+			want[epChainName(svc.Name, p, e.Addr)] = true
+		}
+	}
+	if len(have) != len(want) {
+		return false
+	}
+	for _, ch := range have {
+		if !want[ch] {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Store) relayAlive(rp *relayProc) bool {
