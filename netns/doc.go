@@ -95,8 +95,10 @@
 //		rules, relay, conntrack entries and file go; unknown names are not an error.
 //	Services() ([]Service, error)
 //
-// Endpoint.ID is the container id, which Collect checks; Service.Owner, when set, ties the
-// service's life to one container (what the runtime does for --publish).
+// Endpoint.ID is the container id, which Collect checks (an empty ID leaves the endpoint to
+// the caller); Service.Owner, when set, ties the service's life to one container (what the
+// runtime does for --publish). Names are [a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}: a supervisor's
+// "project/service" key becomes e.g. "project.service".
 //
 // Every kernel step is reported to a Recorder as the ip/nft/sysctl line doing the same.
 // We use github.com/vishvananda/netlink for rtnetlink and conntrack (already used in the

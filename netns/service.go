@@ -34,7 +34,7 @@ type Service struct {
 
 // Endpoint is one container serving a Service.
 type Endpoint struct {
-	ID   string     `json:"id"` // the container's id, for people and for Collect
+	ID   string     `json:"id"` // the container's id, for people and for Collect; may be empty
 	Addr netip.Addr `json:"addr"`
 }
 
