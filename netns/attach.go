@@ -89,11 +89,9 @@ func (s *Store) wire(a Attachment, nsPath string) (err error) {
 	}
 
 	in := "ip -n " + nsPath + " "
-	lo, err := ch.LinkByName("lo")
-	if err == nil {
-		err = s.step("netlink", in+"link set lo up", func() error { return ch.LinkSetUp(lo) })
-	}
-	if err != nil {
+	// Loopback is ifindex 1 in every namespace (LOOPBACK_IFINDEX): no lookup needed.
+	lo := &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}}
+	if err := s.step("netlink", in+"link set lo up", func() error { return ch.LinkSetUp(lo) }); err != nil {
 		return err
 	}
 	eth, err := ch.LinkByName(a.IfName)

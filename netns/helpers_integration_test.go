@@ -6,10 +6,12 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -56,7 +58,14 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		s.Close()
+		// Leak check: a relay is a process, and would outlive the namespace's mount.
+		for _, pid := range relaysIn(t, e.host) {
+			t.Errorf("leak: hull-relay pid %d left in the test host netns", pid)
+			syscall.Kill(pid, syscall.SIGKILL) // in this test's own netns: ours
+		}
+	})
 	e.store = s
 	return e
 }
@@ -220,3 +229,96 @@ func leakCheck(t testing.TB) {
 
 // netlinkNsFd opens the netns at path, for PeerNamespace.
 func netlinkNsFd(path string) (vnetns.NsHandle, error) { return vnetns.GetFromPath(path) }
+
+// world makes a namespace joined to the test host by a veth pair (host "uplink"
+// 192.0.2.1/24 — world "wan" 192.0.2.2/24): another host on the host's network.
+func (e *env) world() string {
+	e.t.Helper()
+	world := e.newNS("world")
+	inNSPath(e.t, e.host, func() error {
+		w, err := netlinkNsFd(world)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		up := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "uplink", TxQLen: -1}, PeerName: "wan", PeerNamespace: netlink.NsFd(w)}
+		if err := netlink.LinkAdd(up); err != nil {
+			return err
+		}
+		if err := netlink.AddrAdd(up, &netlink.Addr{IPNet: ipNet(netip.MustParsePrefix("192.0.2.1/24"))}); err != nil {
+			return err
+		}
+		return netlink.LinkSetUp(up)
+	})
+	inNSPath(e.t, world, func() error {
+		for _, name := range []string{"lo", "wan"} {
+			l, err := netlink.LinkByName(name)
+			if err != nil {
+				return err
+			}
+			if err := netlink.LinkSetUp(l); err != nil {
+				return err
+			}
+		}
+		wan, _ := netlink.LinkByName("wan")
+		return netlink.AddrAdd(wan, &netlink.Addr{IPNet: ipNet(netip.MustParsePrefix("192.0.2.2/24"))})
+	})
+	return world
+}
+
+// listenUDP answers every datagram with "NAME SOURCE-ADDRESS", from inside the netns at path.
+func listenUDP(t testing.TB, path, addr, name string) {
+	t.Helper()
+	var c net.PacketConn
+	inNSPath(t, path, func() (err error) { c, err = net.ListenPacket("udp4", addr); return err })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			_, from, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			c.WriteTo([]byte(name+" "+from.(*net.UDPAddr).IP.String()), from)
+		}
+	}()
+	t.Cleanup(func() { c.Close() })
+}
+
+// udpConn is a UDP socket in the netns at path, connected to addr, from a fixed local port
+// so that successive asks are one conntrack flow.
+func udpConn(t testing.TB, path, addr string) net.Conn {
+	t.Helper()
+	var c net.Conn
+	inNSPath(t, path, func() (err error) { c, err = net.Dial("udp4", addr); return err })
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// ask sends one datagram on c and returns the answer.
+func ask(c net.Conn) (string, error) {
+	if _, err := c.Write([]byte("?")); err != nil {
+		return "", err
+	}
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 1500)
+	n, err := c.Read(buf)
+	return string(buf[:n]), err
+}
+
+// listenNamed is listen, answering "NAME SOURCE-ADDRESS".
+func listenNamed(t testing.TB, path, addr, name string) {
+	t.Helper()
+	var l net.Listener
+	inNSPath(t, path, func() (err error) { l, err = net.Listen("tcp4", addr); return err })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(name + " " + c.RemoteAddr().(*net.TCPAddr).IP.String() + "\n"))
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { l.Close() })
+}

@@ -14,11 +14,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The state directory holds one JSON file per network (its definition and its leases)
-// and a lock file. Every read-modify-write of the directory happens under flock(2) on the
-// lock file, so hull processes started side by side never hand out one address twice.
-// flock locks belong to the open file description, so goroutines of one process, each
-// opening the lock file afresh, exclude each other just as processes do.
+// The state directory holds one JSON file per network (its definition), and beside it a
+// directory "<network>.leases" with one symlink per lease, "ip-<addr>" → container id.
+// symlink(2) creates a name atomically and fails if it exists,
+// and its whole content is its target, so a crash never leaves half a lease; creating one
+// costs ≈15 µs on ext4, where rewriting a file by write-temp-and-rename costs ≈0.5–2 ms
+// (ext4's auto_da_alloc starts writeback of the new file on every rename over an old one),
+// more than the rest of an Attach. CNI's host-local IPAM keeps one file per address too.
+// Every read-modify-write of the directory happens under flock(2) on a lock file, so hull
+// processes started side by side never hand out one address twice. flock locks belong to
+// the open file description, so goroutines of one process, each opening the lock file
+// afresh, exclude each other just as processes do.
 
 // netState is what one network's file holds.
 type netState struct {
@@ -26,8 +32,9 @@ type netState struct {
 	// Last is the address handed out most recently; allocation continues after it, so
 	// a released address is not reused at once (a late packet or a stale conntrack entry
 	// for it then reaches nobody rather than the next container).
-	Last   netip.Addr           `json:"last,omitzero"`
-	Leases map[netip.Addr]lease `json:"leases"`
+	// Both live in the leases directory, not in the network's file.
+	Last   netip.Addr           `json:"-"`
+	Leases map[netip.Addr]lease `json:"-"`
 }
 
 type lease struct {
@@ -111,10 +118,54 @@ func (p ipam) load(name string) (*netState, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", p.path(name), err)
 	}
-	if st.Leases == nil {
-		st.Leases = map[netip.Addr]lease{}
+	st.Leases = map[netip.Addr]lease{}
+	ents, err := os.ReadDir(p.leaseDir(name))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	for _, e := range ents {
+		a, ok := leaseAddr(e.Name())
+		if !ok {
+			continue
+		}
+		id, err := os.Readlink(filepath.Join(p.leaseDir(name), e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		st.Leases[a] = lease{ContainerID: id, IfName: ContainerIfName, HostVeth: vethName(name, id)}
+	}
+	if b, err := os.ReadFile(filepath.Join(p.leaseDir(name), lastFile)); err == nil {
+		st.Last, _ = netip.ParseAddr(strings.TrimSpace(string(b)))
 	}
 	return &st, nil
+}
+
+const lastFile = ".last"
+
+func (p ipam) leaseDir(name string) string { return filepath.Join(p.dir, name+".leases") }
+
+// leaseAddr reads the address from a lease entry's name, "ip-<addr>".
+func leaseAddr(entry string) (netip.Addr, bool) {
+	s, ok := strings.CutPrefix(entry, "ip-")
+	if !ok {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(s)
+	return a, err == nil
+}
+
+// writeLast records the address handed out last, in place: a fixed-width pwrite, no rename
+// (see the top of this file). A torn write only changes where the next search starts.
+func (p ipam) writeLast(name string, a netip.Addr) error {
+	f, err := os.OpenFile(filepath.Join(p.leaseDir(name), lastFile), os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt([]byte(fmt.Sprintf("%-15s\n", a)), 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // save writes the network's file by write-temp, rename: a crash of a process leaves the
@@ -155,7 +206,7 @@ func (p ipam) remove(name string) error {
 	if err := os.Remove(p.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	return nil
+	return os.RemoveAll(p.leaseDir(name))
 }
 
 // all loads every network, sorted by name.
@@ -195,12 +246,18 @@ func (p ipam) lease(network string, l lease) (Attachment, error) {
 		if err != nil {
 			return fmt.Errorf("network %s: %w", network, err)
 		}
-		st.Leases[addr] = l
-		st.Last = addr
-		if err := p.save(st, false); err != nil {
+		dir := p.leaseDir(network)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
-		a = st.attachment(addr, l)
+		if err := os.Symlink(l.ContainerID, filepath.Join(dir, "ip-"+addr.String())); err != nil {
+			return fmt.Errorf("lease %v: %w", addr, err)
+		}
+		if err := p.writeLast(network, addr); err != nil {
+			return err
+		}
+		st.Leases[addr] = lease{ContainerID: l.ContainerID, IfName: ContainerIfName, HostVeth: vethName(network, l.ContainerID)}
+		a = st.attachment(addr, st.Leases[addr])
 		return nil
 	})
 	return a, err
@@ -213,11 +270,14 @@ func (p ipam) release(network, containerID string) error {
 		if err != nil {
 			return err
 		}
-		addr, _, ok := st.find(containerID)
-		if !ok {
-			return nil
+		dir := p.leaseDir(network)
+		for a, l := range st.Leases {
+			if l.ContainerID == containerID {
+				if err := os.Remove(filepath.Join(dir, "ip-"+a.String())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
+			}
 		}
-		delete(st.Leases, addr)
-		return p.save(st, false)
+		return nil
 	})
 }

@@ -58,38 +58,9 @@ func TestTwoContainersAndOutside(t *testing.T) {
 		t.Fatalf("c1 → host: saw %q, %v", got, err)
 	}
 
-	// The outside world: a namespace joined to the test host by a veth pair
-	// (host 192.0.2.1/24 — world 192.0.2.2/24); it has no route to the containers, so
-	// only masquerading lets their connections through.
-	world := e.newNS("world")
-	inNSPath(t, e.host, func() error {
-		w, err := netlinkNsFd(world)
-		if err != nil {
-			return err
-		}
-		defer w.Close()
-		up := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "uplink", TxQLen: -1}, PeerName: "wan", PeerNamespace: netlink.NsFd(w)}
-		if err := netlink.LinkAdd(up); err != nil {
-			return err
-		}
-		if err := netlink.AddrAdd(up, &netlink.Addr{IPNet: ipNet(netip.MustParsePrefix("192.0.2.1/24"))}); err != nil {
-			return err
-		}
-		return netlink.LinkSetUp(up)
-	})
-	inNSPath(t, world, func() error {
-		for _, name := range []string{"lo", "wan"} {
-			l, err := netlink.LinkByName(name)
-			if err != nil {
-				return err
-			}
-			if err := netlink.LinkSetUp(l); err != nil {
-				return err
-			}
-		}
-		wan, _ := netlink.LinkByName("wan")
-		return netlink.AddrAdd(wan, &netlink.Addr{IPNet: ipNet(netip.MustParsePrefix("192.0.2.2/24"))})
-	})
+	// The outside world: a namespace joined to the test host by a veth pair; it has no
+	// route to the containers, so only masquerading lets their connections through.
+	world := e.world()
 	listen(t, world, "192.0.2.2:7002")
 	if got, err := dial(t, c2, "192.0.2.2:7002"); err != nil || got != "192.0.2.1" {
 		t.Fatalf("c2 → outside: saw %q, %v; want the host's 192.0.2.1", got, err)

@@ -69,8 +69,8 @@ func TestPickSubnet(t *testing.T) {
 func TestNetworkRules(t *testing.T) {
 	n := Network{Name: "web", Bridge: "hull-web", Subnet: netip.MustParsePrefix("10.88.4.0/22"), Gateway: netip.MustParseAddr("10.88.4.1")}
 	rules := networkRules(n)
-	if len(rules) != 3 {
-		t.Fatalf("%d rules, want 3", len(rules))
+	if len(rules) != 4 {
+		t.Fatalf("%d rules, want 4", len(rules))
 	}
 	for _, r := range rules {
 		if string(r.UserData) != "hull:net=web" || r.Table.Name != "hull" {
@@ -100,7 +100,22 @@ func TestNetworkRules(t *testing.T) {
 	if !sawMask || !sawNet || !sawIfname || !sawMasq {
 		t.Errorf("masquerade rule: mask %v net %v oifname!= %v masq %v", sawMask, sawNet, sawIfname, sawMasq)
 	}
-	for _, r := range rules[1:] {
+	hairpin := rules[1]
+	var sawEq, sawCt, sawHairpinMasq bool
+	for _, e := range hairpin.Exprs {
+		switch e := e.(type) {
+		case *expr.Cmp:
+			sawEq = sawEq || len(e.Data) == 16 && bytes.HasPrefix(e.Data, []byte("hull-web\x00")) && e.Op == expr.CmpOpEq
+		case *expr.Ct:
+			sawCt = e.Key == expr.CtKeySTATUS
+		case *expr.Masq:
+			sawHairpinMasq = true
+		}
+	}
+	if hairpin.Chain.Name != "postrouting" || !sawEq || !sawCt || !sawHairpinMasq {
+		t.Errorf("hairpin rule: chain %s oifname== %v ct status %v masq %v", hairpin.Chain.Name, sawEq, sawCt, sawHairpinMasq)
+	}
+	for _, r := range rules[2:] {
 		if r.Chain.Name != "forward" {
 			t.Errorf("rule in chain %s, want forward", r.Chain.Name)
 		}

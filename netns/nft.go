@@ -17,25 +17,19 @@ import (
 //
 //	table inet hull {
 //		chain postrouting {	# type nat hook postrouting priority srcnat
-//			ip saddr 10.88.0.0/24 oifname != "hull-web" masquerade	# per network
+//			ip saddr 10.88.0.0/24 oifname != "hull-web" masquerade			# per network
+//			ip saddr 10.88.0.0/24 oifname "hull-web" ct status dnat masquerade	# per network: hairpin
 //		}
 //		chain forward {		# type filter hook forward priority filter; policy accept
 //			iifname "hull-web" accept					# per network
 //			oifname "hull-web" ct state established,related accept	# per network
 //		}
+//		map services, chain prerouting, chain output, chains svc/…, ep/…	# see svcnft.go
 //	}
 //
-// Each rule carries the user data "hull:net=<name>", which is how Remove and Reconcile
-// find a network's rules again. The forward rules change nothing while the chain's policy
-// is accept; they are where isolation between networks will hook in.
-//
-// Published ports (not built yet) add, per attachment, a regular chain
-// "pub-<veth>" holding "tcp dport 8080 dnat ip to 10.88.0.2:80" lines, jumped to from a
-// "prerouting" (type nat hook prerouting priority dstnat) and an "output" chain (same,
-// hook output) by "fib daddr type local jump pub-<veth>"-style rules; one chain per
-// attachment makes unpublishing one flush-and-delete. Hairpin traffic (a container to its
-// own published port) is masqueraded by "ct status dnat oifname == iifname masquerade"
-// in postrouting.
+// Each network rule carries the user data "hull:net=<name>", which is how Remove and
+// Reconcile find a network's rules again. The forward rules change nothing while the
+// chain's policy is accept; they are where isolation between networks will hook in.
 
 var hullTable = &nftables.Table{Family: nftables.TableFamilyINet, Name: tableName}
 
@@ -62,6 +56,7 @@ func networkRules(n Network) []*nftables.Rule {
 	post, fwd := postroutingChain(), forwardChain()
 	return []*nftables.Rule{
 		{Table: hullTable, Chain: post, UserData: tag, Exprs: masqueradeExprs(n)},
+		{Table: hullTable, Chain: post, UserData: tag, Exprs: hairpinExprs(n)},
 		{Table: hullTable, Chain: fwd, UserData: tag, Exprs: []expr.Any{
 			&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
 			ifnameCmp(expr.CmpOpEq, n.Bridge),
@@ -101,6 +96,28 @@ func masqueradeExprs(n Network) []expr.Any {
 	}
 }
 
+// hairpinExprs: meta nfproto ipv4 ip saddr SUBNET oifname BRIDGE ct status dnat masquerade.
+// A container reaching a published port whose endpoint is on its own network (itself, or
+// a neighbour) was DNAT'd on its way through the host and goes back out the bridge; the
+// endpoint would answer it directly over the bridge, bypassing the un-NAT, and the client
+// would drop a reply from an address it never called. With the gateway as source the
+// reply comes back through the host. This works whether or not br_netfilter is loaded
+// (with it, the bridge would un-NAT by itself, but it is a module, and a global switch).
+// The price: the endpoint sees such clients as the gateway, not by their own address.
+func hairpinExprs(n Network) []expr.Any {
+	e := masqueradeExprs(n)
+	e = e[:len(e)-1] // all but masq
+	e[6] = ifnameCmp(expr.CmpOpEq, n.Bridge)
+	return append(e,
+		&expr.Ct{Register: 1, Key: expr.CtKeySTATUS},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(ipsDstNAT),
+			Xor:  binaryutil.NativeEndian.PutUint32(0)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(0)},
+		&expr.Masq{},
+	)
+}
+
 // ifnameCmp compares register 1, where a meta expression loaded iifname or oifname, with
 // name, NUL-padded to IFNAMSIZ as the nft CLI does.
 func ifnameCmp(op expr.CmpOp, name string) expr.Any {
@@ -128,8 +145,12 @@ func (s *Store) nftEnsure(n Network) error {
 	start := time.Now()
 	c.AddTable(hullTable)
 	post, fwd := c.AddChain(postroutingChain()), c.AddChain(forwardChain())
+	pre, out := c.AddChain(preroutingChain()), c.AddChain(outputChain())
+	if err := c.AddSet(servicesMap(), nil); err != nil {
+		return err
+	}
 	err = c.Flush()
-	s.rec.Step("nftables", "nft add table inet hull; add chain inet hull postrouting; add chain inet hull forward", err, time.Since(start))
+	s.rec.Step("nftables", "nft add table inet hull; add chain inet hull postrouting|forward|prerouting|output; add map inet hull services", err, time.Since(start))
 	if err != nil {
 		return fmt.Errorf("nftables add table inet %s: %w", tableName, err)
 	}
@@ -137,7 +158,10 @@ func (s *Store) nftEnsure(n Network) error {
 	if err := s.nftDelTagged(c, n.Name, post, fwd); err != nil {
 		return err
 	}
-	for _, r := range networkRules(n) {
+	if err := s.nftDelTagged(c, "", pre, out); err != nil {
+		return err
+	}
+	for _, r := range append(networkRules(n), dispatchRules()...) {
 		c.AddRule(r)
 	}
 	err = c.Flush()
@@ -148,9 +172,13 @@ func (s *Store) nftEnsure(n Network) error {
 	return nil
 }
 
-// nftDelTagged queues the deletion of network's rules in the given chains.
+// nftDelTagged queues the deletion of network's rules in the given chains, or of the
+// dispatch rules when network is "".
 func (s *Store) nftDelTagged(c *nftables.Conn, network string, chains ...*nftables.Chain) error {
 	tag := ruleTag(network)
+	if network == "" {
+		tag = []byte(dispatchTag)
+	}
 	for _, ch := range chains {
 		rules, err := c.GetRules(hullTable, ch)
 		if err != nil {
@@ -196,3 +224,7 @@ func (s *Store) nftRemove(network string, last bool) error {
 	}
 	return nil
 }
+
+// ipsDstNAT is IPS_DST_NAT of linux/netfilter/nf_conntrack_common.h: the flow's
+// destination was rewritten ("ct status dnat").
+const ipsDstNAT = 1 << 5

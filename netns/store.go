@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -235,6 +237,15 @@ func (s *Store) Remove(ctx context.Context, name string) error {
 		if n := len(st.Leases); n > 0 {
 			return fmt.Errorf("%d container(s) attached: %w", n, ErrInUse)
 		}
+		svcs, err := s.ipam.allServices()
+		if err != nil {
+			return err
+		}
+		for _, svc := range svcs {
+			if svc.Network == name {
+				return fmt.Errorf("service %s publishes ports on it: %w", svc.Name, ErrInUse)
+			}
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -250,11 +261,18 @@ func (s *Store) Remove(ctx context.Context, name string) error {
 }
 
 // Reconcile repairs the store after a crash or a reboot: every network's bridge, address
-// and rules are made to exist again, and the leases of containers for which alive returns
-// false are released, with their host veths and conntrack entries.
+// and rules are made to exist again, every service's rules and relay too, chains of
+// services hull no longer knows are deleted, and then Collect runs.
 func (s *Store) Reconcile(ctx context.Context, alive func(containerID string) bool) error {
 	var all []*netState
-	if err := s.ipam.locked(func() (err error) { all, err = s.ipam.all(); return err }); err != nil {
+	var svcs []*svcState
+	if err := s.ipam.locked(func() (err error) {
+		if all, err = s.ipam.all(); err != nil {
+			return err
+		}
+		svcs, err = s.ipam.allServices()
+		return err
+	}); err != nil {
 		return fmt.Errorf("reconcile networks: %w", err)
 	}
 	var errs []error
@@ -265,10 +283,111 @@ func (s *Store) Reconcile(ctx context.Context, alive func(containerID string) bo
 		if err := s.ipam.locked(func() error { return s.ensure(st.Network) }); err != nil {
 			errs = append(errs, fmt.Errorf("reconcile network %s: %w", st.Name, err))
 		}
+	}
+	if err := s.ipam.locked(func() error { return s.sweepChains(ctx) }); err != nil {
+		errs = append(errs, fmt.Errorf("reconcile services: %w", err))
+	}
+	for _, svc := range svcs {
+		if svc.Owner != "" && !alive(svc.Owner) {
+			continue // Collect unpublishes it
+		}
+		if err := s.ipam.locked(func() error {
+			st, err := s.ipam.loadService(svc.Name)
+			if err != nil {
+				return err
+			}
+			return s.publish(ctx, st.Service)
+		}); err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, fmt.Errorf("reconcile service %s: %w", svc.Name, err))
+		}
+	}
+	if err := s.Collect(ctx, alive); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// sweepChains deletes the chains of services that have no file: left by a hull older than
+// the file, or by hand. Called with the lock held.
+func (s *Store) sweepChains(ctx context.Context) error {
+	c, err := s.nftConn()
+	if err != nil {
+		return err
+	}
+	if _, err := c.ListTableOfFamily(tableName, nftables.TableFamilyINet); err != nil {
+		return nil // no table: nothing to sweep
+	}
+	chains, err := serviceChains(c, "")
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, ch := range chains {
+		name := chainService(ch)
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		if _, err := s.ipam.loadService(name); errors.Is(err, ErrNotFound) {
+			if err := s.nftService(name, nil, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// Collect reclaims what dead containers hold, cheaply enough to run before every create:
+// services owned by a dead container are unpublished, dead endpoints leave the other
+// services, and the leases of dead containers are released with their host veths and
+// conntrack entries. alive says whether a container still exists; a container that is
+// being created must count as alive (the runtime saves its state before attaching).
+func (s *Store) Collect(ctx context.Context, alive func(containerID string) bool) error {
+	var all []*netState
+	var svcs []*svcState
+	if err := s.ipam.locked(func() (err error) {
+		if all, err = s.ipam.all(); err != nil {
+			return err
+		}
+		svcs, err = s.ipam.allServices()
+		return err
+	}); err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	var errs []error
+	for _, svc := range svcs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if svc.Owner != "" && !alive(svc.Owner) {
+			if err := s.UnpublishService(ctx, svc.Name); err != nil {
+				errs = append(errs, fmt.Errorf("collect: %w", err))
+			}
+			continue
+		}
+		if !slices.ContainsFunc(svc.Endpoints, func(e Endpoint) bool { return !alive(e.ID) }) {
+			continue
+		}
+		err := s.ipam.locked(func() error {
+			st, err := s.ipam.loadService(svc.Name)
+			if err != nil {
+				return err
+			}
+			st.Endpoints = slices.DeleteFunc(st.Endpoints, func(e Endpoint) bool { return !alive(e.ID) })
+			return s.publish(ctx, st.Service)
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, fmt.Errorf("collect: service %s: %w", svc.Name, err))
+		}
+	}
+	for _, st := range all {
 		for _, l := range st.Leases {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			if !alive(l.ContainerID) {
 				if err := s.Detach(ctx, st.Name, l.ContainerID); err != nil {
-					errs = append(errs, fmt.Errorf("reconcile: %w", err))
+					errs = append(errs, fmt.Errorf("collect: %w", err))
 				}
 			}
 		}

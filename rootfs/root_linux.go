@@ -106,6 +106,11 @@ func (r *root) createFile(s sys, dst string) (*os.File, error) {
 	// O_NOFOLLOW|O_EXCL: never create through a symlink planted at dst.
 	fd, err := unix.Openat(int(parent.Fd()), filepath.Base(dst), unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0o644)
 	s.rec.Step("touch", r.host(dst), err, time.Since(start))
+	if errors.Is(err, unix.EEXIST) {
+		// Another container sharing this rootfs made it in between (hull's /etc/hosts
+		// mounts on a shared image do): it is there, which is all we need.
+		return r.open(dst, false)
+	}
 	if err != nil {
 		return nil, err
 	}

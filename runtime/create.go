@@ -24,6 +24,8 @@ type CreateOptions struct {
 	PidFile       string
 	ConsoleSocket string
 	NoPivot       bool
+	Network       string // hull's own: overrides the org.hullrt.network annotation
+	Publish       string // hull's own: overrides the org.hullrt.publish annotation
 
 	console *os.File // run's own end for the pty master, when no --console-socket is given
 }
@@ -65,7 +67,8 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	if err != nil {
 		return nil, err
 	}
-	if err := checkNetwork(spec); err != nil {
+	ports, err := checkNetwork(spec, o)
+	if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(r.Root, 0o711); err != nil {
@@ -88,6 +91,9 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	undo = append(undo, func() { os.RemoveAll(r.dir(o.ID)) })
 
 	st := &State{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: spec, Created: time.Now().UTC()}
+	if err := r.prepareNetworkFiles(st); err != nil {
+		return nil, err
+	}
 	if err := r.makeFifo(st); err != nil {
 		return nil, err
 	}
@@ -112,15 +118,15 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	if err := r.converse(ctx, sp, b, st, cg); err != nil {
 		return nil, err
 	}
+	if st.PidStart, _, err = procStart(sp.pid); err != nil {
+		return nil, fmt.Errorf("container init exited during create: %w", err)
+	}
 	// The stub is waiting now: the user's process cannot have run, so eth0 is there before it.
-	detach, err := r.attachNetwork(ctx, st)
+	detach, err := r.attachNetwork(ctx, st, ports)
 	if err != nil {
 		return nil, err
 	}
 	undo = append(undo, detach)
-	if st.PidStart, _, err = procStart(sp.pid); err != nil {
-		return nil, fmt.Errorf("container init exited during create: %w", err)
-	}
 	mustMove(Creating, Created)
 	if err := r.save(st); err != nil {
 		return nil, err

@@ -40,7 +40,7 @@ func (r *Runtime) DryRun(ctx context.Context, o CreateOptions, start bool) error
 	if err != nil {
 		return err
 	}
-	if err := checkNetwork(spec); err != nil {
+	if _, err := checkNetwork(spec, o); err != nil {
 		return err
 	}
 	if _, err := os.Lstat(r.dir(o.ID)); err == nil {

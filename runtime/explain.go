@@ -253,6 +253,8 @@ var lessons = []lesson{
 		shell: verbatim},
 	{op: "sysctl", why: "IP forwarding lets the host route between the bridge and the outside",
 		shell: verbatim},
+	{op: "exec", match: "hull-relay", why: "127.0.0.1 cannot be DNAT'd to a container without route_localnet (CVE-2020-8558), so a 20 KB splice relay listens there and hands each connection to the published port on the bridge, where the kernel's DNAT takes over",
+		shell: verbatim},
 	{op: "nftables", why: "nftables rules (table inet hull): masquerade and forwarding for the network, or port publishing",
 		shell: verbatim},
 }

@@ -57,6 +57,7 @@ type State struct {
 	Spec          *specs.Spec `json:"spec"`              // the config as it was at create: later edits have no effect
 	Network       string      `json:"network,omitempty"` // the hull network it is attached to
 	Address       string      `json:"address,omitempty"` // its address there
+	Service       string      `json:"service,omitempty"` // the netns service of its published ports
 	Owner         string      `json:"owner,omitempty"`
 }
 

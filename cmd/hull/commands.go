@@ -84,6 +84,10 @@ func createFlags(e *env, name string, o *runtime.CreateOptions, dryRun *bool) *f
 	fs.BoolVar(&o.NoPivot, "no-pivot", false, "use MS_MOVE and chroot instead of pivot_root")
 	fs.Bool("no-new-keyring", false, "accepted for runc compatibility")
 	fs.Int("preserve-fds", 0, "accepted for runc compatibility; extra fds are not passed")
+	// hull's own: the same as the org.hullrt.network and org.hullrt.publish annotations,
+	// which they override. runc has neither, so no runc client passes them.
+	fs.StringVar(&o.Network, "network", "", "hull: attach the container to this hull network (needs a new network namespace)")
+	fs.StringVar(&o.Publish, "publish", "", `hull: publish ports, e.g. "8080:80,5353:53/udp" (needs --network)`)
 	return fs
 }
 

@@ -15,10 +15,10 @@ import (
 // imageFlags are create's and run's flags for a container from an image (hull's own, as
 // `docker run` spells them); without --image, create and run are runc's.
 type imageFlags struct {
-	ref, user, workdir, network, hostname string
-	entrypoint                            *string
-	env                                   []string
-	tty, readOnly, quiet                  bool
+	ref, user, workdir, hostname string
+	entrypoint                   *string
+	env                          []string
+	tty, readOnly, quiet         bool
 }
 
 func addImageFlags(fs *flag.FlagSet, f *imageFlags) {
@@ -34,7 +34,6 @@ func addImageFlags(fs *flag.FlagSet, f *imageFlags) {
 		f.entrypoint = &s
 		return nil
 	})
-	fs.StringVar(&f.network, "network", "", "with --image: attach to this hull network")
 	fs.StringVar(&f.hostname, "hostname", "", "with --image: hostname (default: the container ID)")
 	fs.BoolVar(&f.tty, "tty", false, "with --image: give the process a terminal")
 	fs.BoolVar(&f.tty, "t", false, "short for --tty")
@@ -76,9 +75,6 @@ func (f *imageFlags) bundle(ctx context.Context, e *env, id string, cmd []string
 	spec, err := image.Spec(runtime.DefaultSpec(false), c, o)
 	if err != nil {
 		return "", nil, err
-	}
-	if f.network != "" {
-		spec.Annotations[runtime.NetworkAnnotation] = f.network
 	}
 	b, err := json.MarshalIndent(spec, "", "\t")
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"text/tabwriter"
+
+	"github.com/hullrt/hull/netns"
 )
 
 // cmdNetwork is hull's own verb (runc has none): hull network create|ls|inspect|rm.
@@ -71,13 +73,27 @@ func cmdNetwork(ctx context.Context, e *env, args []string) (int, error) {
 				if err != nil {
 					return 0, err
 				}
-				return 0, printJSON(e.stdout, map[string]any{"network": n, "attachments": as})
+				all, err := store.Services()
+				if err != nil {
+					return 0, err
+				}
+				svcs := []netns.Service{}
+				for _, svc := range all {
+					if svc.Network == n.Name {
+						svcs = append(svcs, svc)
+					}
+				}
+				return 0, printJSON(e.stdout, map[string]any{"network": n, "attachments": as, "services": svcs})
 			}
 		}
 		return 0, fmt.Errorf("network %q does not exist", fs.Arg(0))
 	case "rm", "remove":
 		fs := flags(e, "network rm")
 		if err := parse(fs, rest, 1, 1, "NAME"); err != nil {
+			return 0, err
+		}
+		// What dead containers left (a hull killed mid-create) must not keep the network.
+		if err := store.Collect(ctx, e.rt.Alive); err != nil {
 			return 0, err
 		}
 		return 0, store.Remove(ctx, fs.Arg(0))

@@ -26,7 +26,7 @@ RUN=${RUN:-}
 SKIP=${SKIP:-}
 TIMEOUT=${TIMEOUT:-900}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-120} # seconds until the init must have said hello
-MODULES="overlay veth bridge nf_tables nft_chain_nat nft_masq nft_nat nft_ct nf_nat nf_conntrack nf_conntrack_netlink"  # loaded at boot (netns needs the nftables and conntrack ones)
+MODULES="overlay veth bridge nf_tables nft_chain_nat nft_masq nft_nat nft_ct nft_fib_inet nft_numgen nf_nat nf_conntrack nf_conntrack_netlink"  # loaded at boot (netns needs the nftables and conntrack ones; fib and numgen for published ports)
 HOST_TOOLS="ls prlimit unshare nsenter ip nft"  # copied from the host over busybox's applets
 GO=${GO:-go}
 
