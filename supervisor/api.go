@@ -23,6 +23,7 @@ const DefaultSocket = "/run/hull/hull.sock"
 //
 //	POST   /v1/projects              body: Project         apply (hull up)
 //	DELETE /v1/projects/{name}                             down; returns when nothing is left
+//	GET    /v1/projects/{name}/logs                        every replica's log, followed
 //	GET    /v1/services                                    []ServiceStatus (service ls)
 //	GET    /v1/service?name=S                              Inspection (service ps, inspect)
 //	POST   /v1/service/restart?name=S                      restart, clears gave-up
@@ -48,6 +49,10 @@ func (s *Supervisor) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, map[string]string{"project": r.PathValue("name")})
+	})
+	mux.HandleFunc("GET /v1/projects/{name}/logs", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_ = s.FollowProject(r.Context(), r.PathValue("name"), flushWriter{w})
 	})
 	mux.HandleFunc("GET /v1/services", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, s.Services())
@@ -187,6 +192,20 @@ func (c *Client) Logs(ctx context.Context, name string, follow bool, w io.Writer
 		q += "&follow=1"
 	}
 	resp, err := c.stream(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// FollowProject copies every log line of a project to w until ctx ends.
+func (c *Client) FollowProject(ctx context.Context, project string, w io.Writer) error {
+	resp, err := c.stream(ctx, "/v1/projects/"+project+"/logs")
 	if err != nil {
 		return err
 	}

@@ -176,8 +176,12 @@ func convertService(cp *types.Project, cs types.ServiceConfig, o LoadOptions) (*
 	if !validName(cs.Name) {
 		bad("service name %q: use letters, digits, '_' and '-' (it names containers and log files)", cs.Name)
 	}
-	if s.Image == "" {
+	switch {
+	case s.Image == "":
 		bad("image: missing (hull runs images or rootfs directories; build: is not supported)")
+	case strings.HasPrefix(s.Image, "./") || strings.HasPrefix(s.Image, "../") || s.Image == ".":
+		// A root filesystem directory next to the compose file.
+		s.Image = filepath.Join(cp.WorkingDir, s.Image)
 	}
 	if cs.Entrypoint != nil {
 		s.Entrypoint = []string(cs.Entrypoint)
@@ -293,7 +297,7 @@ func convertService(cp *types.Project, cs types.ServiceConfig, o LoadOptions) (*
 		bad("deploy.replicas: %d is negative", s.Replicas)
 	}
 	for key, why := range map[string]bool{
-		"labels": len(cs.Labels) > 0, "container_name": cs.ContainerName != "", "networks": len(cs.Networks) > 0,
+		"labels": len(cs.Labels) > 0, "container_name": cs.ContainerName != "", "networks": len(cs.Networks) > 1 || len(cs.Networks) == 1 && !hasKey(cs.Networks, "default"),
 		"stdin_open": cs.StdinOpen, "tty": cs.Tty, "init": cs.Init != nil, "pull_policy": cs.PullPolicy != "",
 		"platform": cs.Platform != "",
 	} {
@@ -522,4 +526,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func hasKey[V any](m map[string]V, k string) bool {
+	_, ok := m[k]
+	return ok
 }

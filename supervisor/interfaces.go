@@ -14,8 +14,9 @@ import (
 // hull's own (in-process, no exec per operation); tests hand it a fake.
 type Runtime interface {
 	// Create makes a container from spec, its stdout and stderr going to log (never a pipe: the
-	// container must not depend on the daemon being alive).
-	Create(ctx context.Context, id string, spec *specs.Spec, log *os.File) error
+	// container must not depend on the daemon being alive). It reports the container as created:
+	// its pid (to wait on even if it ends at once after start) and address.
+	Create(ctx context.Context, id string, spec *specs.Spec, log *os.File) (Observed, error)
 	Start(ctx context.Context, id string) error
 	Kill(id string, sig syscall.Signal) error
 	// Delete removes a container, killing it if it still runs.

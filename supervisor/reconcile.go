@@ -203,7 +203,7 @@ func (s *Supervisor) create(ctx context.Context, p *Project, svc *Service, r *Re
 	if err != nil {
 		return obs, err
 	}
-	err = s.cfg.Runtime.Create(ctx, r.ID, spec, log)
+	obs, err = s.cfg.Runtime.Create(ctx, r.ID, spec, log)
 	log.Close() // the container holds its own copy
 	if err != nil {
 		return obs, fmt.Errorf("create: %w", err)
@@ -211,16 +211,7 @@ func (s *Supervisor) create(ctx context.Context, p *Project, svc *Service, r *Re
 	if err := s.cfg.Runtime.Start(ctx, r.ID); err != nil {
 		return obs, fmt.Errorf("start: %w", err)
 	}
-	all, err := s.cfg.Runtime.List(ctx)
-	if err != nil {
-		return obs, err
-	}
-	for _, o := range all {
-		if o.ID == r.ID {
-			return o, nil
-		}
-	}
-	return obs, fmt.Errorf("container %s vanished after start", r.ID)
+	return obs, nil
 }
 
 // watchLocked starts the goroutines that follow a live replica: its exit, and its probe.

@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/hullrt/hull/runtime"
+	"github.com/hullrt/hull/supervisor"
 )
 
 // version and commit are set at build time with -ldflags "-X main.version=... -X main.commit=...";
@@ -32,6 +33,7 @@ func main() {
 type globals struct {
 	root, log, logFormat string
 	networkDir           string
+	socket, dataDir      string
 	debug, systemdCgroup bool
 	rootless, criu       string
 }
@@ -42,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&g.root, "root", "/run/hull", "state directory")
 	fs.StringVar(&g.networkDir, "network-dir", runtime.DefaultNetworkDir, "where hull networks and their address leases live")
+	fs.StringVar(&g.socket, "socket", supervisor.DefaultSocket, "the supervisor daemon's API socket")
+	fs.StringVar(&g.dataDir, "data-dir", "/var/lib/hull", "the supervisor's state, replica logs, overlays and volumes")
 	fs.StringVar(&g.log, "log", "", "log file (default: stderr)")
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&g.debug, "debug", false, "narrate every kernel step")
