@@ -49,6 +49,19 @@ func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
 	}
 }
 
+// armed is how many timers wait.
+func (c *fakeClock) armed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, t := range c.timers {
+		if !t.stopped {
+			n++
+		}
+	}
+	return n
+}
+
 // Advance moves time and fires the timers that fell due, in order.
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
@@ -263,7 +276,12 @@ type memStore struct {
 func newMemStore() *memStore {
 	return &memStore{projects: map[string]Project{}, replicas: map[string]Replica{}, services: map[string]ServiceState{}}
 }
-func (m *memStore) PutProject(p *Project) error { m.mu.Lock(); defer m.mu.Unlock(); m.projects[p.Name] = *p; return nil }
+func (m *memStore) PutProject(p *Project) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.projects[p.Name] = *p
+	return nil
+}
 func (m *memStore) DeleteProject(n string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -403,4 +421,12 @@ func (h *harness) status(svc string) ServiceStatus {
 		return ServiceStatus{} // not loaded yet (adoption runs in Run)
 	}
 	return in.ServiceStatus
+}
+
+// probeTick advances the clock by d once a probe's timer is armed (probes arm theirs from a
+// goroutine: advancing before would skip the check).
+func (h *harness) probeTick(d time.Duration) {
+	h.t.Helper()
+	h.eventually("a timer armed", func() bool { return h.clk.armed() > 0 })
+	h.clk.Advance(d)
 }

@@ -127,14 +127,19 @@ func TestUnhealthyLeavesTrafficThenIsReplaced(t *testing.T) {
 	if h.endpoints("p/web") != 0 {
 		t.Fatal("in traffic before its first passing check")
 	}
-	h.clk.Advance(time.Second)
+	h.probeTick(time.Second)
 	h.eventually("healthy and in traffic", func() bool { return h.endpoints("p/web") == 1 })
 	h.rt.mu.Lock()
 	h.rt.execCode = 1
 	h.rt.mu.Unlock()
-	h.clk.Advance(time.Second)
-	time.Sleep(10 * time.Millisecond)
-	h.clk.Advance(time.Second)
+	h.probeTick(time.Second)
+	h.eventually("first failure", func() bool {
+		in, _ := h.sup.Inspect("p/web")
+		h.sup.mu.Lock()
+		defer h.sup.mu.Unlock()
+		return in != nil && h.sup.replicas[first] != nil && h.sup.replicas[first].Health.Failures == 1
+	})
+	h.probeTick(time.Second)
 	h.eventually("replaced", func() bool {
 		r := h.rt.running()
 		return len(r) == 1 && r[0] != first
@@ -187,7 +192,7 @@ func TestDependsOnHealthy(t *testing.T) {
 	if h.status("web").Running != 0 {
 		t.Fatal("web started before db was healthy")
 	}
-	h.clk.Advance(time.Second)
+	h.probeTick(time.Second)
 	h.running("web", 1)
 }
 
