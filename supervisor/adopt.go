@@ -117,7 +117,10 @@ func (s *Supervisor) adopt(ctx context.Context) error {
 		k := key(r.Project, r.Service)
 		exit := Exit{At: s.clk.Now(), Reason: "exit status unknown: the container vanished while the supervisor was down"}
 		if r.State == Creating {
-			// It never got as far as the runtime.
+			// The daemon died during create: the runtime may hold a half-made container it
+			// cannot list (no state file yet), and the image an overlay. Remove both.
+			_ = s.cfg.Runtime.Delete(ctx, id)
+			_ = s.cfg.Images.Release(ctx, id)
 			delete(s.replicas, id)
 			_ = st.DeleteReplica(id)
 			continue

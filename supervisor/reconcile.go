@@ -148,6 +148,11 @@ func (s *Supervisor) start(ctx context.Context, k string, svc *Service, slot int
 	p, _ := splitKey(k)
 	s.mu.Lock()
 	proj := s.projects[p]
+	if proj == nil || proj.Services[svc.Name] != svc {
+		s.mu.Unlock() // taken down or changed since the diff: the next pass decides
+		s.enqueue(k)
+		return
+	}
 	st := s.stateLocked(k)
 	sl := st.slot(slot)
 	sl.Gen++

@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hullrt/hull/cgroups"
 	"github.com/hullrt/hull/runtime"
 	"github.com/hullrt/hull/supervisor"
 )
@@ -88,10 +89,13 @@ func (h *Runtime) Kill(id string, sig syscall.Signal) error {
 }
 
 // Delete removes the container (killing it first) and its bundle; an unknown id is not an error.
+// A container half-made by a daemon killed during create has a state dir but no state file, and
+// the runtime removes only the dir: its (empty) cgroup, /hull/<id> as BuildSpec names it, goes here.
 func (h *Runtime) Delete(ctx context.Context, id string) error {
 	if err := h.RT.Delete(ctx, id, true); err != nil && !errors.Is(err, runtime.ErrNotExist) {
 		return err
 	}
+	cgroups.RemoveIfEmpty("/hull/"+id, h.RT)
 	return os.RemoveAll(h.bundle(id))
 }
 
