@@ -92,11 +92,42 @@ func (h *Runtime) Kill(id string, sig syscall.Signal) error {
 // A container half-made by a daemon killed during create has a state dir but no state file, and
 // the runtime removes only the dir: its (empty) cgroup, /hull/<id> as BuildSpec names it, goes here.
 func (h *Runtime) Delete(ctx context.Context, id string) error {
+	_, serr := h.RT.State(id)
 	if err := h.RT.Delete(ctx, id, true); err != nil && !errors.Is(err, runtime.ErrNotExist) {
 		return err
 	}
-	cgroups.RemoveIfEmpty("/hull/"+id, h.RT)
+	if errors.Is(serr, runtime.ErrNotExist) {
+		h.sweep(ctx, id)
+	}
 	return os.RemoveAll(h.bundle(id))
+}
+
+// sweep removes what a create interrupted by the daemon's death left outside the runtime's
+// reach (it had no state file yet): processes in the container's cgroup, the cgroup, and its
+// network lease and veth.
+func (h *Runtime) sweep(ctx context.Context, id string) {
+	path := "/hull/" + id
+	if cg, err := cgroups.Load(path, nil, h.RT); err == nil {
+		if procs, _ := cg.Procs(); len(procs) > 0 {
+			_ = cg.Kill(unix.SIGKILL)
+		}
+		for i := 0; i < 100; i++ {
+			if procs, _ := cg.Procs(); len(procs) == 0 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	cgroups.RemoveIfEmpty(path, h.RT)
+	if st, err := h.RT.Networks(); err == nil {
+		// Alive: any container with a state dir (<root>/<id>), even one being created right
+		// now by a concurrent start, which has no state file yet.
+		_ = st.Reconcile(ctx, func(cid string) bool {
+			_, err := os.Stat(filepath.Join(h.RT.Root, cid))
+			return err == nil
+		})
+		st.Close()
+	}
 }
 
 func (h *Runtime) List(ctx context.Context) ([]supervisor.Observed, error) {
