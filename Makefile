@@ -37,8 +37,9 @@ conformance: build ## the OCI runtime-tools validation suite against hull (root)
 
 check: deps lint test test-integration conformance vmtest ## everything CI runs (root)
 
-bench: deps build ## hull vs runc vs crun, measured in one run (root)
+bench: deps build ## hull vs runc vs crun, measured in one run; the supervisor's numbers (root)
 	bash test/bench/run.sh $(abspath $(BIN))
+	bash test/bench/supervisor.sh $(abspath $(BIN))
 
 lint: ## gofmt, go vet with and without the integration tag
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

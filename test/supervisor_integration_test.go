@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,12 +20,6 @@ import (
 // The supervisor end to end: a real `hull daemon` in a network namespace the test made (its
 // project network's bridge and nftables rules live there), real containers of a tiny HTTP server
 // built from test/images/httpd, driven through the CLI.
-
-var (
-	httpdOnce sync.Once
-	httpdBin  string
-	httpdErr  error
-)
 
 // stack is one test's daemon: its own socket, state, runtime root and data dir.
 type stack struct {
@@ -40,18 +33,13 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	httpdOnce.Do(func() {
-		httpdBin = filepath.Join(os.TempDir(), fmt.Sprintf("hull-sup-httpd-%d", os.Getpid()))
-		cmd := exec.Command("go", "build", "-o", httpdBin, "./images/httpd")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			httpdErr = fmt.Errorf("build httpd: %v %s", err, out)
-		}
-	})
-	if httpdErr != nil {
-		t.Fatal(httpdErr)
-	}
 	dir := t.TempDir()
+	httpdBin := filepath.Join(dir, "httpd")
+	build := exec.Command("go", "build", "-o", httpdBin, "./images/httpd")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build httpd: %v %s", err, out)
+	}
 	s := &stack{t: t, dir: dir, project: fmt.Sprintf("sup%d%s", os.Getpid()%100000, strings.ToLower(t.Name()[len(t.Name())-3:])),
 		netns: fmt.Sprintf("hullsup-%d", os.Getpid())}
 	s.flags = []string{"--root", filepath.Join(dir, "run"), "--socket", filepath.Join(dir, "hull.sock"),

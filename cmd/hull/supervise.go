@@ -32,7 +32,7 @@ func newSupervisor(e *env) (*supervisor.Supervisor, io.Closer, error) {
 		return nil, nil, err
 	}
 	sup := supervisor.New(supervisor.Config{
-		Runtime:  &hostrt.Runtime{RT: e.rt},
+		Runtime:  &hostrt.Runtime{RT: e.rt, BundleDir: filepath.Join(filepath.Dir(filepath.Clean(e.rt.Root)), "hull-bundles")},
 		Images:   hostrt.LocalImages{Dir: filepath.Join(e.g.dataDir, "containers")},
 		Balancer: supervisor.NopBalancer{},
 		Networks: hostrt.Networks{RT: e.rt},

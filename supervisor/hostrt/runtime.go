@@ -19,8 +19,8 @@ import (
 	"github.com/hullrt/hull/supervisor"
 )
 
-// DefaultBundleDir holds each replica's config.json while it is created (outside the runtime's
-// root, whose every directory is a container).
+// DefaultBundleDir holds each replica's config.json (outside the runtime's root, whose every
+// directory is a container); cmd/hull puts it beside the root: /run/hull → /run/hull-bundles.
 const DefaultBundleDir = "/run/hull-bundles"
 
 // Runtime is supervisor.Runtime over hull's runtime package.
