@@ -26,6 +26,9 @@ type CreateOptions struct {
 	NoPivot       bool
 	Network       string // hull's own: overrides the org.hullrt.network annotation
 	Publish       string // hull's own: overrides the org.hullrt.publish annotation
+	// Stdio, when set, are the init's stdin, stdout and stderr (nil entries: the caller's own).
+	// An in-process caller such as the supervisor gives each container its own log file here.
+	Stdio [3]*os.File
 
 	console *os.File // run's own end for the pty master, when no --console-socket is given
 }
@@ -40,6 +43,7 @@ func (r *Runtime) Create(ctx context.Context, o CreateOptions) (err error) {
 	}
 	c.release()
 	c.sp.conn.Close()
+	c.sp.closePidfd() // a long-lived caller (the supervisor) would leak one fd per container
 	return nil
 }
 

@@ -28,7 +28,9 @@ func (r *Runtime) Delete(ctx context.Context, id string, force bool) error {
 	if err != nil {
 		if errors.Is(err, ErrNotExist) {
 			if force {
-				return nil
+				// A state dir without a state file: its creator died mid-create (a killed
+				// supervisor). Nothing else would ever remove it.
+				return os.RemoveAll(r.dir(id))
 			}
 			return err
 		}

@@ -121,3 +121,21 @@ func waitExitFor(pidfd int, d time.Duration) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// Usage samples a container's cgroup once, whatever its status: the supervisor reads it after an
+// exit, before delete, to tell an OOM kill (memory.oomKills grew) and the peak against the limit.
+func (r *Runtime) Usage(id string) (*EventData, error) {
+	s, err := r.load(id)
+	if err != nil {
+		return nil, err
+	}
+	cg, err := r.loadCgroup(s)
+	if err != nil {
+		return nil, err
+	}
+	st, err := cg.Stats()
+	if err != nil {
+		return nil, fmt.Errorf("stats of %s: %w", id, err)
+	}
+	return eventData(st), nil
+}

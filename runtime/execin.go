@@ -28,6 +28,12 @@ type ExecOptions struct {
 	Detach        bool
 	PidFile       string
 	ConsoleSocket string
+	// Stdio, when set, are the process's stdin, stdout and stderr (nil entries: the caller's own).
+	Stdio [3]*os.File
+	// KeepSignals leaves the caller's signals alone: an in-process caller (the supervisor running
+	// a health check) must not have its SIGTERM forwarded to the check. Cancelling ctx kills the
+	// process either way.
+	KeepSignals bool
 }
 
 // ExecProcess is the base of `exec ID CMD...` without --process: the container's own process
@@ -88,7 +94,7 @@ func (r *Runtime) Exec(ctx context.Context, o ExecOptions) (int, error) {
 	defer os.Remove(fifo.Name())
 	defer fifo.Close()
 
-	c, err := r.spawnInside(s, p, fifo)
+	c, err := r.spawnInside(s, p, fifo, o.Stdio)
 	if err != nil {
 		return 0, err
 	}
@@ -118,12 +124,21 @@ func (r *Runtime) Exec(ctx context.Context, o ExecOptions) (int, error) {
 	if o.Detach {
 		return 0, nil
 	}
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs)
-	defer signal.Stop(sigs)
 	done := make(chan struct{})
 	defer close(done)
-	go r.forward(sigs, c.pidfd, done)
+	if !o.KeepSignals {
+		sigs := make(chan os.Signal, 16)
+		signal.Notify(sigs)
+		defer signal.Stop(sigs)
+		go r.forward(sigs, c.pidfd, done)
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = unix.PidfdSendSignal(c.pidfd, unix.SIGKILL, nil, 0)
+		case <-done:
+		}
+	}()
 	err = c.cmd.Wait()
 	code := exitCode(c.cmd.ProcessState, err)
 	waitTTY()
@@ -156,7 +171,7 @@ type execChild struct {
 // spawnInside joins the container's namespaces on a thread locked for good and starts the stub
 // from it. Everything that must resolve inside the container (the executable, the pty) is
 // looked up on that thread.
-func (r *Runtime) spawnInside(s *State, p *specs.Process, fifo *os.File) (*execChild, error) {
+func (r *Runtime) spawnInside(s *State, p *specs.Process, fifo *os.File, stdio [3]*os.File) (*execChild, error) {
 	type result struct {
 		c   *execChild
 		err error
@@ -164,14 +179,14 @@ func (r *Runtime) spawnInside(s *State, p *specs.Process, fifo *os.File) (*execC
 	res := make(chan result, 1)
 	go func() {
 		goruntime.LockOSThread() // never unlocked: Go retires the thread when this returns
-		c, err := r.startInside(s, p, fifo)
+		c, err := r.startInside(s, p, fifo, stdio)
 		res <- result{c, err}
 	}()
 	out := <-res
 	return out.c, out.err
 }
 
-func (r *Runtime) startInside(s *State, p *specs.Process, fifo *os.File) (*execChild, error) {
+func (r *Runtime) startInside(s *State, p *specs.Process, fifo *os.File, stdio [3]*os.File) (*execChild, error) {
 	joins := make([]specs.LinuxNamespace, 0, len(s.Spec.Linux.Namespaces))
 	for _, ns := range s.Spec.Linux.Namespaces {
 		joins = append(joins, specs.LinuxNamespace{Type: ns.Type, Path: namespaces.ProcPath(s.Pid, ns.Type)})
@@ -197,9 +212,15 @@ func (r *Runtime) startInside(s *State, p *specs.Process, fifo *os.File) (*execC
 	defer exe.Close()
 	defer progFile.Close()
 	c := &execChild{pidfd: -1}
+	std := [3]*os.File{os.Stdin, os.Stdout, os.Stderr}
+	for i, f := range stdio {
+		if f != nil {
+			std[i] = f
+		}
+	}
 	cmd := &exec.Cmd{
 		Path: "/proc/self/fd/3", Args: stub.Argv(4), Env: []string{}, Dir: p.Cwd,
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Stdin: std[0], Stdout: std[1], Stderr: std[2],
 		ExtraFiles:  []*os.File{exe, progFile, fifo},
 		SysProcAttr: &syscall.SysProcAttr{PidFD: &c.pidfd},
 	}

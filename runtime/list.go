@@ -17,6 +17,8 @@ type Container struct {
 	Created     time.Time         `json:"created"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Owner       string            `json:"owner"`
+	Network     string            `json:"network,omitempty"` // the hull network it joined (org.hullrt.network)
+	Address     string            `json:"address,omitempty"` // its address there
 }
 
 // State reports one container, its status derived from the kernel.
@@ -32,7 +34,8 @@ func (r *Runtime) describe(s *State) *Container {
 	st := r.status(s)
 	oci := s.OCIState(st)
 	return &Container{OCIVersion: specs.Version, ID: s.ID, Pid: oci.Pid, Status: st, Bundle: s.Bundle,
-		Rootfs: s.Rootfs, Created: s.Created, Annotations: oci.Annotations, Owner: s.Owner}
+		Rootfs: s.Rootfs, Created: s.Created, Annotations: oci.Annotations, Owner: s.Owner,
+		Network: s.Network, Address: s.Address}
 }
 
 // List reports every container under the root.

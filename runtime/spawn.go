@@ -64,9 +64,15 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, 
 
 	l := spec.Linux
 	pidfd := -1
+	stdio := [3]*os.File{os.Stdin, os.Stdout, os.Stderr}
+	for i, f := range o.Stdio {
+		if f != nil {
+			stdio[i] = f
+		}
+	}
 	cmd := &exec.Cmd{
 		Path: "/proc/self/exe", Args: []string{"hull", "init"}, Env: []string{},
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ExtraFiles: extra,
+		Stdin: stdio[0], Stdout: stdio[1], Stderr: stdio[2], ExtraFiles: extra,
 		SysProcAttr: &syscall.SysProcAttr{
 			// cgroup: unshared by the init once it is in its cgroup; time: by the init too (newTimeNS).
 			Cloneflags: namespaces.CloneFlags(l.Namespaces) &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
@@ -150,8 +156,14 @@ func (sp *spawned) kill() {
 	_, _ = sp.wait()
 	sp.release()
 	sp.conn.Close()
+	sp.closePidfd()
+}
+
+// closePidfd closes the parent's pidfd of the init once nothing needs it; safe to repeat.
+func (sp *spawned) closePidfd() {
 	if sp.pidfd >= 0 {
 		unix.Close(sp.pidfd)
+		sp.pidfd = -1
 	}
 }
 

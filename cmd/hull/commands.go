@@ -48,12 +48,16 @@ var commands = map[string]command{
 	"pause":    {"freeze every process of a container", cmdPause},
 	"resume":   {"thaw a paused container", cmdResume},
 	"update":   {"change a container's cgroup limits", cmdUpdate},
-	"events":   {"print a container's resource usage and OOM events as JSON lines", cmdEvents},
+	"events":   {"a container's usage and OOM events as JSON lines; without ID, the supervisor's events", cmdEvents},
 	"network":  {"manage hull networks: create, ls, inspect, rm (hull's own verb)", cmdNetwork},
 	"image":    {"manage images: pull, import, ls, inspect, tag, rm, prune (hull's own verb)", cmdImage},
 	"pull":     {"short for image pull", cmdImagePull},
 	"images":   {"short for image ls", cmdImageList},
 	"spec":     {"write a safe default config.json", cmdSpec},
+	"daemon":   {"run the supervisor: keeps compose services' replicas running", cmdDaemon},
+	"up":       {"bring up a compose file's services (runs a daemon if none is running)", cmdUp},
+	"down":     {"stop and remove a compose project's replicas", cmdDown},
+	"service":  {"services of the supervisor: ls, ps, logs, inspect, restart", cmdService},
 	"features": {"print the runtime-spec features hull implements", cmdFeatures},
 }
 
@@ -334,7 +338,7 @@ func specVersion() string { return specs.Version }
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "hull: a container runtime with runc's command line\n\nUsage: hull [global flags] COMMAND [flags] [args]\n\nCommands:")
 	tw := tabwriter.NewWriter(w, 10, 1, 2, ' ', 0)
-	for _, name := range []string{"create", "start", "run", "exec", "state", "kill", "delete", "list", "ps", "pause", "resume", "update", "events", "network", "image", "spec", "features"} {
+	for _, name := range []string{"create", "start", "run", "exec", "state", "kill", "delete", "list", "ps", "pause", "resume", "update", "events", "network", "image", "spec", "features", "daemon", "up", "down", "service"} {
 		fmt.Fprintf(tw, "  %s\t%s\n", name, commands[name].summary)
 	}
 	tw.Flush()

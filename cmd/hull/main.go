@@ -12,6 +12,7 @@ import (
 
 	"github.com/hullrt/hull/rootfs/image"
 	"github.com/hullrt/hull/runtime"
+	"github.com/hullrt/hull/supervisor"
 )
 
 // version and commit are set at build time with -ldflags "-X main.version=... -X main.commit=...";
@@ -33,6 +34,7 @@ func main() {
 type globals struct {
 	root, log, logFormat string
 	networkDir, imageDir string
+	socket, dataDir      string
 	debug, systemdCgroup bool
 	rootless, criu       string
 	explain              bool   // narrate each step for a learner (cmd/hull/trace.go)
@@ -46,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&g.root, "root", "/run/hull", "state directory")
 	fs.StringVar(&g.networkDir, "network-dir", runtime.DefaultNetworkDir, "where hull networks and their address leases live")
 	fs.StringVar(&g.imageDir, "image-dir", image.DefaultDir, "the image store: layers, images, containers' roots")
+	fs.StringVar(&g.socket, "socket", supervisor.DefaultSocket, "the supervisor daemon's API socket")
+	fs.StringVar(&g.dataDir, "data-dir", "/var/lib/hull", "the supervisor's state, replica logs, overlays and volumes")
 	fs.StringVar(&g.log, "log", "", "log file (default: stderr)")
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&g.debug, "debug", false, "narrate every kernel step")

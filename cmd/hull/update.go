@@ -153,6 +153,12 @@ func cmdEvents(ctx context.Context, e *env, args []string) (int, error) {
 	fs := flags(e, "events")
 	interval := fs.Duration("interval", 5*time.Second, "time between stats lines")
 	stats := fs.Bool("stats", false, "print the stats once and exit")
+	if err := parse(fs, args, 0, 1, "[--stats] [--interval D] [ID]"); err != nil {
+		return 0, err
+	}
+	if fs.NArg() == 0 {
+		return supervisorEvents(ctx, e) // no container: the supervisor's events
+	}
 	if err := parse(fs, args, 1, 1, "[--stats] [--interval D] ID"); err != nil {
 		return 0, err
 	}

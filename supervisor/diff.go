@@ -1,0 +1,174 @@
+package supervisor
+
+import (
+	"sort"
+	"time"
+)
+
+// View is everything the diff needs about one service, observed at Now.
+type View struct {
+	Now       time.Time
+	Service   *Service // nil: no longer desired (removed, or the project is down)
+	Replicas  []*Replica
+	Slots     map[int]*Slot
+	GaveUp    string
+	DepsReady bool      // depends_on conditions hold
+	Restarted time.Time // `service restart`: replicas created before it are replaced
+}
+
+// ActionKind is what the supervisor does to converge a service.
+type ActionKind string
+
+const (
+	ActStart  ActionKind = "start"  // a new replica in Slot
+	ActStop   ActionKind = "stop"   // out of load balancing, stop_signal, SIGKILL after the grace
+	ActDelete ActionKind = "delete" // remove an exited replica's container
+)
+
+// Action is one step of a Plan.
+type Action struct {
+	Kind    ActionKind
+	Slot    int
+	Replica string // stop, delete
+	Reason  string // stop: why (recorded on the replica; "unhealthy" counts as a failure)
+}
+
+// Stop reasons.
+const (
+	ReasonRemoved   = "removed"
+	ReasonScaled    = "scaled down"
+	ReasonChanged   = "configuration changed"
+	ReasonUnhealthy = "unhealthy"
+	ReasonDuplicate = "duplicate"
+	ReasonRestart   = "restart requested"
+)
+
+// Plan is the diff's answer: actions now, and when to look again (zero: no timer needed).
+type Plan struct {
+	Actions []Action
+	WakeAt  time.Time
+}
+
+// Diff compares the desired service with what runs and says what to do. It is pure: no clock,
+// no runtime, no randomness, so every rule below is a table test.
+//
+//   - exited replicas are deleted;
+//   - live replicas beyond the desired count, of an older revision, or unhealthy are stopped;
+//     when two live replicas claim a slot (a crash during a replacement), the better one stays;
+//   - every empty slot gets a new replica, unless the service gave up, the slot's policy is done,
+//     a dependency is not ready, or its backoff has not expired (then WakeAt says when);
+//   - a slot whose replica is being stopped in this plan is refilled on the next pass, after the
+//     stop was recorded (an unhealthy replica's replacement waits for its backoff).
+func Diff(v View) Plan {
+	var p Plan
+	desired, rev := 0, ""
+	if v.Service != nil {
+		desired, rev = v.Service.Replicas, v.Service.Revision()
+	}
+	live := map[int][]*Replica{}
+	stopping := map[int]bool{}
+	for _, r := range sortedReplicas(v.Replicas) {
+		switch r.State {
+		case Exited:
+			p.Actions = append(p.Actions, Action{Kind: ActDelete, Slot: r.Slot, Replica: r.ID})
+			continue
+		case Stopping:
+			continue
+		}
+		reason := ""
+		switch {
+		case v.Service == nil:
+			reason = ReasonRemoved
+		case r.Slot > desired:
+			reason = ReasonScaled
+		case r.Revision != rev:
+			reason = ReasonChanged
+		case r.Health.Status == HealthUnhealthy:
+			reason = ReasonUnhealthy
+		case r.Created.Before(v.Restarted):
+			reason = ReasonRestart
+		}
+		if reason != "" {
+			p.Actions = append(p.Actions, Action{Kind: ActStop, Slot: r.Slot, Replica: r.ID, Reason: reason})
+			stopping[r.Slot] = true
+			continue
+		}
+		live[r.Slot] = append(live[r.Slot], r)
+	}
+	for slot, rs := range live {
+		if len(rs) < 2 {
+			continue
+		}
+		sort.SliceStable(rs, func(i, j int) bool { return better(rs[i], rs[j]) })
+		for _, r := range rs[1:] {
+			p.Actions = append(p.Actions, Action{Kind: ActStop, Slot: slot, Replica: r.ID, Reason: ReasonDuplicate})
+		}
+	}
+	if v.Service == nil || v.GaveUp != "" || !v.DepsReady {
+		sortActions(p.Actions)
+		return p
+	}
+	for slot := 1; slot <= desired; slot++ {
+		if len(live[slot]) > 0 || stopping[slot] {
+			continue
+		}
+		sl := v.Slots[slot]
+		if sl != nil && sl.Done {
+			continue
+		}
+		if sl != nil && v.Now.Before(sl.NextStart) {
+			if p.WakeAt.IsZero() || sl.NextStart.Before(p.WakeAt) {
+				p.WakeAt = sl.NextStart
+			}
+			continue
+		}
+		p.Actions = append(p.Actions, Action{Kind: ActStart, Slot: slot})
+	}
+	sortActions(p.Actions)
+	return p
+}
+
+// better ranks two replicas of one slot: running before creating, healthy first, then newest.
+func better(a, b *Replica) bool {
+	rank := func(r *Replica) int {
+		switch {
+		case r.State == Running && r.Health.Status == HealthHealthy:
+			return 3
+		case r.State == Running && r.Health.Status != HealthUnhealthy:
+			return 2
+		case r.State == Running:
+			return 1
+		}
+		return 0
+	}
+	if rank(a) != rank(b) {
+		return rank(a) > rank(b)
+	}
+	return a.Gen > b.Gen
+}
+
+func sortedReplicas(rs []*Replica) []*Replica {
+	out := append([]*Replica(nil), rs...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Slot != out[j].Slot {
+			return out[i].Slot < out[j].Slot
+		}
+		return out[i].Gen < out[j].Gen
+	})
+	return out
+}
+
+// sortActions orders a plan: deletes, stops, then starts, each by slot, so tests compare plans
+// exactly and stops leave load balancing before anything new joins.
+func sortActions(as []Action) {
+	order := map[ActionKind]int{ActDelete: 0, ActStop: 1, ActStart: 2}
+	sort.SliceStable(as, func(i, j int) bool {
+		if order[as[i].Kind] != order[as[j].Kind] {
+			return order[as[i].Kind] < order[as[j].Kind]
+		}
+		if as[i].Slot != as[j].Slot {
+			return as[i].Slot < as[j].Slot
+		}
+		return as[i].Replica < as[j].Replica
+	})
+}

@@ -1,0 +1,97 @@
+package supervisor
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Runtime is what the supervisor needs from a container runtime. Package cmd/hull hands it
+// hull's own (in-process, no exec per operation); tests hand it a fake.
+type Runtime interface {
+	// Create makes a container from spec, its stdout and stderr going to log (never a pipe: the
+	// container must not depend on the daemon being alive). It reports the container as created:
+	// its pid (to wait on even if it ends at once after start) and address.
+	Create(ctx context.Context, id string, spec *specs.Spec, log *os.File) (Observed, error)
+	Start(ctx context.Context, id string) error
+	Kill(id string, sig syscall.Signal) error
+	// Delete removes a container, killing it if it still runs.
+	Delete(ctx context.Context, id string) error
+	// List reports every container the runtime knows, with its annotations.
+	List(ctx context.Context) ([]Observed, error)
+	// Wait blocks until the container's process ends and says how. For a container the
+	// caller did not create (adopted after a restart) the code is unknowable: Exit.Known false.
+	Wait(ctx context.Context, id string, pid int) (Exit, error)
+	// Exec runs argv in the container, returning its exit code and (some of) its output; ctx's
+	// deadline kills it.
+	Exec(ctx context.Context, id string, argv []string) (code int, output string, err error)
+}
+
+// Observed is one container as the runtime sees it.
+type Observed struct {
+	ID          string
+	Status      string // created, running, paused, stopped
+	Pid         int
+	Address     string // on its network, if any
+	Annotations map[string]string
+}
+
+// ImageConfig is what an image says about running it.
+type ImageConfig struct {
+	Entrypoint []string
+	Cmd        []string
+	Env        []string
+	WorkingDir string
+	User       string
+	StopSignal string
+}
+
+// Images turns a service's image: into a root filesystem for one container.
+type Images interface {
+	Prepare(ctx context.Context, ref, containerID string) (rootfs string, cfg ImageConfig, err error)
+	Release(ctx context.Context, containerID string) error
+}
+
+// Balancer spreads a service's published ports across its ready replicas. SetEndpoints replaces
+// the whole set atomically; the supervisor calls it before stopping a replica and after one
+// became ready. service is "<project>/<service>".
+type Balancer interface {
+	SetEndpoints(ctx context.Context, service string, ports []Port, endpoints []netip.Addr) error
+	Remove(ctx context.Context, service string) error
+}
+
+// Networks makes sure a project's network exists, and removes it at `down`.
+type Networks interface {
+	Ensure(ctx context.Context, name string) error
+	Remove(ctx context.Context, name string) error
+}
+
+// Clock is time, injected so backoff and health are tested without sleeping.
+type Clock interface {
+	Now() time.Time
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+// NopBalancer publishes nothing: until hull's nftables balancer lands (issue 7), replicas are
+// reachable at their own addresses only.
+type NopBalancer struct{}
+
+func (NopBalancer) SetEndpoints(context.Context, string, []Port, []netip.Addr) error { return nil }
+func (NopBalancer) Remove(context.Context, string) error                             { return nil }
+
+// NopNetworks leaves networks alone: replicas then need x-hull network: none.
+type NopNetworks struct{}
+
+func (NopNetworks) Ensure(context.Context, string) error { return nil }
+func (NopNetworks) Remove(context.Context, string) error { return nil }

@@ -1,0 +1,126 @@
+package supervisor
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// xHull is the x-hull extension of a service: hull's own knobs, which compose has no words for.
+//
+//	x-hull:
+//	  backoff: {initial: 100ms, max: 30s, factor: 2, jitter: 0.1, reset_after: 10s}
+//	  probe: {type: http, port: 80, path: /healthz, interval: 5s, timeout: 1s, retries: 3, start_period: 0s}
+//	  network: none        # replicas get a network namespace with loopback only
+type xHull struct {
+	Backoff *struct {
+		Initial    *string  `json:"initial"`
+		Max        *string  `json:"max"`
+		Factor     *float64 `json:"factor"`
+		Jitter     *float64 `json:"jitter"`
+		ResetAfter *string  `json:"reset_after"`
+	} `json:"backoff"`
+	Probe *struct {
+		Type        string `json:"type"`
+		Port        uint16 `json:"port"`
+		Path        string `json:"path"`
+		Interval    string `json:"interval"`
+		Timeout     string `json:"timeout"`
+		Retries     int    `json:"retries"`
+		StartPeriod string `json:"start_period"`
+	} `json:"probe"`
+	Network *string `json:"network"`
+}
+
+// applyXHull decodes the extension strictly: a misspelt knob is an error, not silently ignored.
+func applyXHull(s *Service, raw any) error {
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var x xHull
+	if err := dec.Decode(&x); err != nil {
+		return err
+	}
+	var errs []error
+	dur := func(name string, v *string, dst *time.Duration) {
+		if v == nil || *v == "" {
+			return
+		}
+		d, err := time.ParseDuration(*v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration", name, *v))
+			return
+		}
+		*dst = d
+	}
+	if b := x.Backoff; b != nil {
+		dur("backoff.initial", b.Initial, &s.Backoff.Initial)
+		dur("backoff.max", b.Max, &s.Backoff.Max)
+		dur("backoff.reset_after", b.ResetAfter, &s.Backoff.ResetAfter)
+		if b.Factor != nil {
+			if *b.Factor < 1 {
+				errs = append(errs, fmt.Errorf("backoff.factor: %v is below 1", *b.Factor))
+			}
+			s.Backoff.Factor = *b.Factor
+		}
+		if b.Jitter != nil {
+			if *b.Jitter < 0 || *b.Jitter >= 1 {
+				errs = append(errs, fmt.Errorf("backoff.jitter: %v is not in [0, 1)", *b.Jitter))
+			}
+			s.Backoff.Jitter = *b.Jitter
+		}
+		if s.Backoff.Max < s.Backoff.Initial {
+			errs = append(errs, errors.New("backoff.max is below backoff.initial"))
+		}
+	}
+	if p := x.Probe; p != nil {
+		h := &HealthCheck{Kind: ProbeKind(p.Type), Port: p.Port, Path: p.Path, Retries: p.Retries,
+			Interval: 5 * time.Second, Timeout: time.Second}
+		switch h.Kind {
+		case ProbeHTTP:
+			if h.Path == "" {
+				h.Path = "/"
+			}
+		case ProbeTCP:
+		default:
+			errs = append(errs, fmt.Errorf("probe.type: %q is not http or tcp", p.Type))
+		}
+		if h.Port == 0 {
+			errs = append(errs, errors.New("probe.port: missing"))
+		}
+		dur("probe.interval", &p.Interval, &h.Interval)
+		dur("probe.timeout", &p.Timeout, &h.Timeout)
+		dur("probe.start_period", &p.StartPeriod, &h.StartPeriod)
+		if h.Retries == 0 {
+			h.Retries = 3
+		}
+		if err := checkHealth(h); err != nil {
+			errs = append(errs, fmt.Errorf("probe: %w", err))
+		}
+		if s.Health != nil {
+			errs = append(errs, errors.New("probe: the service has a healthcheck already; use one"))
+		}
+		s.Health = h
+		if !s.Network && x.Network == nil {
+			errs = append(errs, errors.New("probe: needs the network"))
+		}
+	}
+	if n := x.Network; n != nil {
+		switch *n {
+		case "none":
+			s.Network = false
+			if s.Health != nil && s.Health.Kind != ProbeExec {
+				errs = append(errs, errors.New("network: none leaves the host's probe nothing to reach"))
+			}
+		case "project", "":
+		default:
+			errs = append(errs, fmt.Errorf("network: %q is not none or project", *n))
+		}
+	}
+	return errors.Join(errs...)
+}
