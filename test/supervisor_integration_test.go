@@ -43,7 +43,8 @@ func newStack(t *testing.T) *stack {
 	s := &stack{t: t, dir: dir, project: fmt.Sprintf("sup%d%s", os.Getpid()%100000, strings.ToLower(t.Name()[len(t.Name())-3:])),
 		netns: fmt.Sprintf("hullsup-%d", os.Getpid())}
 	s.flags = []string{"--root", filepath.Join(dir, "run"), "--socket", filepath.Join(dir, "hull.sock"),
-		"--data-dir", filepath.Join(dir, "data"), "--network-dir", filepath.Join(dir, "networks")}
+		"--data-dir", filepath.Join(dir, "data"), "--network-dir", filepath.Join(dir, "networks"),
+		"--image-dir", filepath.Join(dir, "images")}
 	if out, err := exec.Command("cp", "-a", rootfsSource, filepath.Join(dir, "rootfs")).CombinedOutput(); err != nil {
 		t.Fatalf("copy rootfs: %v %s", err, out)
 	}
@@ -53,6 +54,10 @@ func newStack(t *testing.T) *stack {
 	}
 	if out, err := exec.Command("ip", "netns", "add", s.netns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v %s", err, out)
+	}
+	// A host has its loopback up: published ports answer on 127.0.0.1 there.
+	if out, err := exec.Command("ip", "-n", s.netns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("lo up: %v %s", err, out)
 	}
 	t.Cleanup(s.cleanup)
 	s.startDaemon()

@@ -25,16 +25,19 @@ import (
 )
 
 // newSupervisor wires the supervisor to this host's real runtime, images, networks and store.
-// The balancer is a no-op until issue 7's nftables balancer lands.
 func newSupervisor(e *env) (*supervisor.Supervisor, io.Closer, error) {
+	images, err := e.images()
+	if err != nil {
+		return nil, nil, err
+	}
 	st, err := supervisor.OpenBolt(filepath.Join(e.g.dataDir, "state.db"))
 	if err != nil {
 		return nil, nil, err
 	}
 	sup := supervisor.New(supervisor.Config{
 		Runtime:  &hostrt.Runtime{RT: e.rt, BundleDir: filepath.Join(filepath.Dir(filepath.Clean(e.rt.Root)), "hull-bundles")},
-		Images:   hostrt.LocalImages{Dir: filepath.Join(e.g.dataDir, "containers")},
-		Balancer: supervisor.NopBalancer{},
+		Images:   hostrt.StoreImages{Store: images, Local: hostrt.LocalImages{Dir: filepath.Join(e.g.dataDir, "containers")}},
+		Balancer: hostrt.Balancer{RT: e.rt},
 		Networks: hostrt.Networks{RT: e.rt},
 		Store:    st,
 		Log:      e.rt.Log,
@@ -194,7 +197,7 @@ func startDaemon(ctx context.Context, e *env) error {
 		return err
 	}
 	defer logf.Close()
-	args := []string{"--root", e.g.root, "--network-dir", e.g.networkDir, "--socket", e.g.socket, "--data-dir", e.g.dataDir}
+	args := []string{"--root", e.g.root, "--network-dir", e.g.networkDir, "--image-dir", e.g.imageDir, "--socket", e.g.socket, "--data-dir", e.g.dataDir}
 	if e.g.debug {
 		args = append(args, "--debug")
 	}

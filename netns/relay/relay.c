@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,7 +69,8 @@ static void die(const char *s)
 	_exit(2);
 }
 
-/* pump moves one direction until EOF or error, then half-closes the other side. */
+/* pump moves one direction until EOF or error, then half-closes the other side: the other
+ * direction goes on (a client that half-closes after its request still gets the answer). */
 static void pump(int from, int to)
 {
 	int p[2];
@@ -91,7 +93,6 @@ static void pump(int from, int to)
 	}
 	shutdown(to, SHUT_WR);
 	shutdown(from, SHUT_RD);
-	_exit(0);
 }
 
 static void conn(int c, struct sockaddr_in *to)
@@ -111,8 +112,13 @@ static void conn(int c, struct sockaddr_in *to)
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		pump(u, c);
+		_exit(0);
 	}
 	pump(c, u);
+	/* The child dies with us (PDEATHSIG): wait until the answer direction is done too. With
+	 * SIGCHLD ignored, waitpid returns (ECHILD) once the child has ended. */
+	waitpid(pid, NULL, 0);
+	_exit(0);
 }
 
 static void udp_in(int l)
