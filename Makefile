@@ -9,7 +9,7 @@ APT_PKGS := busybox-static runc crun hyperfine gcc make util-linux iproute2 cont
 	qemu-system-x86 cpio kmod nftables containernetworking-plugins \
 	docker-registry skopeo umoci
 
-.PHONY: build stub test test-integration conformance bench lint vmtest tour lessons clean help deps demo check
+.PHONY: demo-runtime build stub test test-integration conformance bench lint vmtest tour lessons clean help deps demo check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -24,8 +24,11 @@ deps: ## install the Debian packages hull's demo and tests use (root)
 	@if ! dpkg -s $(APT_PKGS) >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS) >/dev/null; fi
 
-demo: deps build ## build a busybox bundle and run a container in it with hull's defaults (root)
+demo: deps build ## install hull, bring up the example stack: 3 replicas behind port 8080 (root)
 	sh test/demo.sh $(abspath $(BIN))
+
+demo-runtime: deps build ## one container from a busybox bundle with hull's defaults, reporting what it sees (root)
+	sh test/demo-runtime.sh $(abspath $(BIN))
 
 test: ## unit tests: no root needed
 	$(GO) test ./...
