@@ -138,13 +138,20 @@ func specNS(t string) specs.LinuxNamespace {
 }
 
 // sh runs a shell line on the machine, failing the test on error.
+// Commands are split on "&&" and run straight, not through sh: busybox's sh (the VM lane's)
+// prefers its own applets, and its ip knows no netns.
 func sh(t *testing.T, line string) string {
 	t.Helper()
-	out, err := exec.Command("sh", "-c", line).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", line, err, out)
+	var all []byte
+	for _, c := range strings.Split(line, "&&") {
+		f := strings.Fields(c)
+		out, err := exec.Command(f[0], f[1:]...).CombinedOutput()
+		all = append(all, out...)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", strings.TrimSpace(c), err, out)
+		}
 	}
-	return string(out)
+	return string(all)
 }
 
 // world adds another "host" wired to the test host namespace: host uplink 192.0.2.1/24,

@@ -34,11 +34,15 @@ type stack struct {
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	dir := t.TempDir()
-	httpdBin := filepath.Join(dir, "httpd")
-	build := exec.Command("go", "build", "-o", httpdBin, "./images/httpd")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build httpd: %v %s", err, out)
+	// HULL_TEST_HTTPD: a prebuilt test/images/httpd (the VM lane has no Go toolchain).
+	httpdBin := os.Getenv("HULL_TEST_HTTPD")
+	if httpdBin == "" {
+		httpdBin = filepath.Join(dir, "httpd")
+		build := exec.Command("go", "build", "-o", httpdBin, "./images/httpd")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build httpd: %v %s", err, out)
+		}
 	}
 	s := &stack{t: t, dir: dir, project: fmt.Sprintf("sup%d%s", os.Getpid()%100000, strings.ToLower(t.Name()[len(t.Name())-3:])),
 		netns: fmt.Sprintf("hullsup-%d", os.Getpid())}

@@ -23,11 +23,14 @@ cache=$here/.cache
 CGROUP=${CGROUP:-v2}
 SUITES=${SUITES:-cgroups test rootfs netns runtime/stub}
 RUN=${RUN:-}
-SKIP=${SKIP:-}
+# Left to the host lane: the lessons (lesson 03 compiles its breakout with gcc, which the VM
+# lacks), and 50 concurrent creates, which under TCG's ~10x slower CPU outlast the test's
+# per-command 60 s limit; neither depends on the cgroup layout the VM lane is for.
+SKIP=${SKIP:-TestLessons|TestNetworkConcurrentCreates}
 TIMEOUT=${TIMEOUT:-900}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-120} # seconds until the init must have said hello
 MODULES="overlay veth bridge nf_tables nft_chain_nat nft_masq nft_nat nft_ct nft_fib_inet nft_numgen nf_nat nf_conntrack nf_conntrack_netlink"  # loaded at boot (netns needs the nftables and conntrack ones; fib and numgen for published ports)
-HOST_TOOLS="ls prlimit unshare nsenter ip nft"  # copied from the host over busybox's applets
+HOST_TOOLS="ls prlimit unshare nsenter ip nft docker-registry"  # copied from the host over busybox's applets
 GO=${GO:-go}
 
 case $CGROUP in v1 | v2) ;; *)
@@ -110,7 +113,7 @@ for pkg in $SUITES; do
 	(cd "$repo" && CGO_ENABLED=0 $GO test -c -tags integration -o "$root/t/$name.test" "./$pkg/")
 	mkdir -p "$root/src/$pkg"
 	find "$repo/$pkg" -maxdepth 1 -type f ! -name '*.go' -exec cp {} "$root/src/$pkg/" \;
-	for d in testdata csrc; do
+	for d in testdata csrc relay; do
 		if [ -d "$repo/$pkg/$d" ]; then cp -a "$repo/$pkg/$d" "$root/src/$pkg/"; fi
 	done
 	suites+=("$name:$pkg")
@@ -130,7 +133,7 @@ for tool in $HOST_TOOLS; do
 		exit 2
 	}
 	p=$(readlink -f "$p")
-	for d in bin usr/bin; do
+	for d in bin sbin usr/bin usr/sbin; do # busybox's applets live in all four
 		rm -f "$root/$d/$tool"
 	done
 	cp "$p" "$root/usr/bin/$tool"
@@ -142,6 +145,8 @@ for tool in $HOST_TOOLS; do
 done
 cp /etc/ld.so.cache "$root/etc/" 2>/dev/null || true
 cp "$repo/bin/hull" "$root/bin/hull"
+# The supervisor suites' service: built here, since the VM has no Go toolchain.
+(cd "$repo/test" && CGO_ENABLED=0 $GO build -o "$root/bin/test-httpd" ./images/httpd)
 cp "$here/init.sh" "$root/init"
 chmod 755 "$root/init"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
