@@ -60,8 +60,8 @@ func (r *Runtime) Run(ctx context.Context, o CreateOptions, detach bool) (int, e
 	done := make(chan struct{})
 	defer close(done)
 	go r.forward(sigs, c.sp.pidfd, done)
-	err = c.sp.cmd.Wait()
-	code := exitCode(c.sp.cmd.ProcessState, err)
+	ps, err := c.sp.proc.Wait()
+	code := exitCode(ps, err)
 	waitTTY()
 	if derr := r.Delete(ctx, o.ID, true); derr != nil {
 		return code, derr
