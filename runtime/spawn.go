@@ -131,7 +131,7 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, 
 	proc := cmd.Process
 	if e != nil {
 		childEnd.Close() // a stub that dies without a word then reads as EOF
-		if proc, pidfd, err = e.receive(conn, cmd); err != nil {
+		if proc, pidfd, err = e.receive(r, conn, cmd); err != nil {
 			close(release)
 			return nil, fmt.Errorf("start container init: %w", err)
 		}

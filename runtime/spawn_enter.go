@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -105,13 +106,15 @@ func (e *entry) kinds() []string {
 
 // receive takes the init's pidfd from the stub and reaps the stub. The init is our child: the
 // stub cloned it with CLONE_PARENT, so we wait for it as for one we cloned ourselves.
-func (e *entry) receive(conn net.Conn, cmd *exec.Cmd) (proc *os.Process, pidfd int, err error) {
+func (e *entry) receive(r *Runtime, conn net.Conn, cmd *exec.Cmd) (proc *os.Process, pidfd int, err error) {
 	uc, ok := conn.(*net.UnixConn)
 	if !ok {
 		panic("runtime: the sync socket is not a unix socket")
 	}
+	t0 := time.Now()
 	pidfd, err = stub.ReceiveEntered(uc)
 	werr := cmd.Wait()
+	r.Step("recvmsg", "SCM_RIGHTS pidfd of hull init ← stub", err, time.Since(t0))
 	if err != nil {
 		if werr != nil {
 			err = fmt.Errorf("%w (stub: %v)", err, werr)
@@ -142,6 +145,30 @@ func (e *entry) close() {
 	if e.stubPidfd >= 0 {
 		unix.Close(e.stubPidfd)
 	}
+}
+
+// fifoToJoinedRoot gives the exec fifo to the root of a user namespace the spec joins by path,
+// which the stub is when it reopens the fifo for writing. makeFifo could only go by the spec's
+// mappings, and a joined namespace has none there; its maps are read from the init, inside now.
+func (r *Runtime) fifoToJoinedRoot(st *State) error {
+	if len(namespaces.ToJoinAlone(st.Spec.Linux.Namespaces)) == 0 || !namespaces.Has(st.Spec.Linux.Namespaces, specs.UserNamespace) ||
+		namespaces.IsNew(st.Spec.Linux.Namespaces, specs.UserNamespace) {
+		return nil
+	}
+	u, err := readUserNS(st.Pid)
+	if err != nil {
+		return err
+	}
+	if u.rootUID < 0 || u.rootGID < 0 {
+		return nil // the stub could not have become its root: the init fails and says so
+	}
+	path := r.fifo(st.ID)
+	if err := r.step("chown", fmt.Sprintf("%s %d:%d (the joined user namespace's root)", path, u.rootUID, u.rootGID), func() error {
+		return os.Chown(path, u.rootUID, u.rootGID)
+	}); err != nil {
+		return fmt.Errorf("exec fifo: %w", err)
+	}
+	return nil
 }
 
 // openAlone opens the user and time namespaces to join, checking their types, and leaves out
