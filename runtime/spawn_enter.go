@@ -65,7 +65,7 @@ func (r *Runtime) entryFor(cmd *exec.Cmd, l *specs.Linux) (e *entry, err error) 
 		return nil, err
 	}
 	e.files = append(e.files, exe)
-	self, err := hullExe()
+	self, err := r.hullExe()
 	if err != nil {
 		for _, f := range nss {
 			f.Close()
@@ -116,8 +116,8 @@ func (e *entry) receive(r *Runtime, conn net.Conn, cmd *exec.Cmd) (proc *os.Proc
 	werr := cmd.Wait()
 	r.Step("recvmsg", "SCM_RIGHTS pidfd of hull init ← stub", err, time.Since(t0))
 	if err != nil {
-		if werr != nil {
-			err = fmt.Errorf("%w (stub: %v)", err, werr)
+		if werr != nil && errors.Is(err, stub.ErrEnterSilent) {
+			err = fmt.Errorf("%w (%v)", err, werr)
 		}
 		return nil, -1, err
 	}
@@ -207,18 +207,23 @@ func openAlone(nss []specs.LinuxNamespace) (files []*os.File, user bool, err err
 // detached read-only bind mount of it (open_tree, mount_setattr), so the init's
 // /proc/<pid>/exe leads to a read-only mount: a process of a shared user and pid namespace
 // that reaches the init before it becomes the stub cannot open hull for writing
-// (CVE-2019-5736). Kernels before 5.12 lack mount_setattr and get the plain binary.
-func hullExe() (*os.File, error) {
-	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
-	if err == nil {
-		err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})
-		if err == nil {
-			return os.NewFile(uintptr(fd), "hull"), nil
+// (CVE-2019-5736). Where that fails (kernels before 5.12 lack mount_setattr; a binary on an
+// internal mount, a memfd say, cannot be bound) the init gets the plain binary, as in the usual
+// path, and --debug says so.
+func (r *Runtime) hullExe() (*os.File, error) {
+	var fd int
+	err := r.step("open_tree", "/proc/self/exe OPEN_TREE_CLONE + mount_setattr MOUNT_ATTR_RDONLY (hull's binary, read-only, for the init)", func() (err error) {
+		fd, err = unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+		if err != nil {
+			return err
 		}
-		unix.Close(fd)
-	}
-	if !errors.Is(err, unix.ENOSYS) {
-		return nil, fmt.Errorf("read-only view of hull's binary: %w", err)
+		if err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+			unix.Close(fd)
+		}
+		return err
+	})
+	if err == nil {
+		return os.NewFile(uintptr(fd), "hull"), nil
 	}
 	f, err := os.Open("/proc/self/exe")
 	if err != nil {

@@ -204,6 +204,17 @@ func TestUsernsJoinByPath(t *testing.T) {
 	}
 	x.ok("delete", "--force", "ujoin")
 
+	// A user namespace without maps: the stub cannot become its root, and says so.
+	t.Run("Unmapped", func(t *testing.T) {
+		bare := sleeper(t, "unshare", "--user", "sleep", "60")
+		waitNsDiffers(t, bare.Process.Pid, "user")
+		x := newH(t, "true")
+		x.joinUsers(fmt.Sprintf("/proc/%d/ns/user", bare.Process.Pid))
+		x.writeSpec()
+		x.refused(x.run("create", "--bundle", x.bundle, "unmapped"), "a user namespace that maps no root", "become root of the user namespace")
+		x.nothingLeft()
+	})
+
 	t.Run("WrongType", func(t *testing.T) {
 		x := newH(t, "true")
 		x.joinUsers(fmt.Sprintf("/proc/%d/ns/net", holder.Process.Pid))

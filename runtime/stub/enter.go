@@ -12,6 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// ErrEnterSilent is ReceiveEntered's error when the stub closed the socket without a word: it
+// died (its exit status says how) before it could send either.
+var ErrEnterSilent = errors.New("the stub exited without starting the init")
+
 // EnterFirstFD is the lowest fd the stub in enter mode treats as its own: fds 0-4 belong to
 // the init it starts (stdio, the sync socket at 3, the console socket at 4) and pass through;
 // every fd from here up is closed at the init's execve.
@@ -48,7 +52,7 @@ func ReceiveEntered(c *net.UnixConn) (pidfd int, err error) {
 		unix.Close(fd)
 	}
 	if n == 0 {
-		return -1, errors.New("the stub exited without starting the init")
+		return -1, ErrEnterSilent
 	}
 	rest, _ := io.ReadAll(c)
 	msg := strings.TrimPrefix(string(bytes.TrimSpace(append(b[:n], rest...))), "hull: ")
