@@ -35,6 +35,7 @@ enum {
 	SYS_clone = 56,
 	SYS_execve = 59,
 	SYS_fcntl = 72,
+	SYS_dup3 = 292,
 	SYS_setsid = 112,
 	SYS_setgroups = 116,
 	SYS_setresuid = 117,
@@ -51,7 +52,7 @@ enum {
 enum {
 	EPERM = 1, EINTR = 4, ENOEXEC = 8, EACCES = 13, EINVAL = 22, ENOSYS = 38,
 	O_WRONLY = 01, O_CLOEXEC = 02000000,
-	F_SETFD = 2, FD_CLOEXEC = 1, AT_EMPTY_PATH = 0x1000, CLOSE_RANGE_CLOEXEC = 4,
+	F_SETFD = 2, FD_CLOEXEC = 1, F_DUPFD_CLOEXEC = 1030, AT_EMPTY_PATH = 0x1000, CLOSE_RANGE_CLOEXEC = 4,
 	SIGCHLD = 17, CLONE_PIDFD = 0x1000, CLONE_PARENT = 0x8000,
 	NS_GET_NSTYPE = 0xb703, // _IO(0xb7, 0x3)
 	SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_NOSIGNAL = 0x4000,
@@ -109,7 +110,6 @@ static const char *strerr(long e)
 	case 36: return "file name too long";
 	case 38: return "function not implemented";
 	case 40: return "too many levels of symbolic links";
-	case 87: return "too many users";
 	}
 	return 0;
 }
@@ -137,10 +137,6 @@ static void putnum(struct line *l, u64 v)
 	put(l, tmp + i);
 }
 
-// report is where die() writes: fd 2, or, in enter mode until the init is
-// cloned, the sync socket (fd 3), where hull reads it as the reason.
-static int report = 2;
-
 // die reports "hull: <step>[ <arg>]: <why>" where why is err's text, or
 // the literal reason when err is 0, and exits.
 static __attribute__((noreturn)) void die(const char *step, const char *arg, long err, const char *reason, int code)
@@ -166,7 +162,7 @@ static __attribute__((noreturn)) void die(const char *step, const char *arg, lon
 		put(&l, reason);
 	}
 	l.buf[l.n++] = '\n';
-	sys(SYS_write, report, l.buf, l.n);
+	sys(SYS_write, 2, l.buf, l.n);
 	for (;;)
 		sys(SYS_exit_group, code, 0, 0);
 }
@@ -502,59 +498,8 @@ static long sendfd(int sock, int fd)
 
 enum { SYS_kill = 62, SIGKILL = 9 };
 
-// enter starts hull's Go init inside namespaces a Go program cannot join (see
-// ../doc.go). hull starts it from a thread that has joined the other kinds
-// already; it joins the ones on its command line (a user namespace first),
-// becomes root of a joined user namespace, and clones the init with the new
-// namespaces' flags, so those are owned by the joined user namespace. The
-// clone is a child of hull (CLONE_PARENT), not ours: hull waits for it and
-// gets its exit status. hull gets a pidfd of it over the sync socket, fd 3, in
-// one message: "0" with the pidfd, or "hull: <step>: <reason>" if we failed.
-// fds 0-4 are the init's (stdio, sync socket, console socket); the ones above
-// are ours and do not survive its execve.
-static __attribute__((noreturn)) void enter(int argc, char **argv)
-{
-	report = 3;
-	if (argc < 4)
-		die("usage", 0, 0, "hull-stub enter <clone-flags> <exe-fd> [<ns-fd>...]", 127);
-	u64 flags = num(argv[2], "clone flags are not a number");
-	long all = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP;
-	if (flags & ~(u64)all)
-		die("usage", 0, 0, "clone flags other than new mount, uts, ipc, network, pid, cgroup namespaces", 127);
-	long exe = (long)num(argv[3], "exe fd is not a number");
-
-	if (join(argc - 4, argv + 4) & CLONE_NEWUSER) {
-		// Our uid and gid are the host's, which the namespace may not map, and
-		// execve keeps capabilities only for its root: become that root, as
-		// runc's nsexec does.
-		check(sys(SYS_setresgid, 0, 0, 0), "become root of the user namespace: setresgid");
-		check(sys(SYS_setresuid, 0, 0, 0), "become root of the user namespace: setresuid");
-	}
-	// CLOSE_RANGE_CLOEXEC needs Linux 5.11; before it, only exe must not leak.
-	if (sys(SYS_close_range, 5, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		check(sys(SYS_fcntl, exe, F_SETFD, FD_CLOEXEC), "exe fd");
-
-	int pidfd = -1;
-	long pid = sys6(SYS_clone, (long)flags | CLONE_PARENT | CLONE_PIDFD | SIGCHLD, 0, (long)&pidfd, 0, 0, 0);
-	check(pid, "clone");
-	if (pid == 0) {
-		// The init, born in the new namespaces. Its failures go to stderr: the
-		// sync socket is the Go init's from here on.
-		report = 2;
-		check(sys(SYS_setsid, 0, 0, 0), "setsid");
-		static char *const av[] = {"hull", "init", 0};
-		static char *const ev[] = {0};
-		long err = -sys6(SYS_execveat, exe, (long)"", (long)av, (long)ev, AT_EMPTY_PATH, 0);
-		die("exec hull init", 0, err, 0, 127);
-	}
-	long r = sendfd(3, pidfd);
-	if (r < 0) {
-		sys(SYS_kill, pid, SIGKILL, 0); // hull cannot know it: do not leave it behind
-		die("send pidfd", 0, -r, 0, 127);
-	}
-	for (;;)
-		sys(SYS_exit_group, 0, 0, 0);
-}
+// enter mode, at the end of this file.
+static void enter(int argc, char **argv) __attribute__((noreturn, noinline));
 
 __attribute__((noreturn, used)) void stub_main(long *sp)
 {
@@ -592,6 +537,64 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
 
 	long err = -sys(SYS_execve, pr.path, pr.argv, pr.envp);
 	die("exec", pr.path, err, 0, err == EACCES || err == ENOEXEC ? 126 : 127);
+}
+
+// enter starts hull's Go init inside namespaces a Go program cannot join (see
+// ../doc.go). hull starts it from a thread that has joined the other kinds
+// already; it joins the ones on its command line (a user namespace first),
+// becomes root of a joined user namespace, and clones the init with the new
+// namespaces' flags, so those are owned by the joined user namespace. The
+// clone is a child of hull (CLONE_PARENT), not ours: hull waits for it and
+// gets its exit status. hull gets a pidfd of it over the sync socket, fd 3, in
+// one message: "0" with the pidfd, or "hull: <step>: <reason>" if we failed:
+// until the clone, fd 2 is the sync socket, so die() reports there (and the
+// stub needs no writable data segment).
+// fds 0-4 are the init's (stdio, sync socket, console socket); the ones above
+// are ours and do not survive its execve.
+static void enter(int argc, char **argv)
+{
+	long stderr = sys(SYS_fcntl, 2, F_DUPFD_CLOEXEC, 5);
+	if (stderr < 0 || sys(SYS_dup3, 3, 2, 0) < 0)
+		die("usage", 0, 0, "no stderr or no sync socket", 127);
+	if (argc < 4)
+		die("usage", 0, 0, "hull-stub enter <clone-flags> <exe-fd> [<ns-fd>...]", 127);
+	u64 flags = num(argv[2], "clone flags are not a number");
+	long all = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP;
+	if (flags & ~(u64)all)
+		die("usage", 0, 0, "clone flags other than new mount, uts, ipc, network, pid, cgroup namespaces", 127);
+	long exe = (long)num(argv[3], "exe fd is not a number");
+
+	if (join(argc - 4, argv + 4) & CLONE_NEWUSER) {
+		// Our uid and gid are the host's, which the namespace may not map, and
+		// execve keeps capabilities only for its root: become that root, as
+		// runc's nsexec does.
+		check(sys(SYS_setresgid, 0, 0, 0), "become root of the user namespace: setresgid");
+		check(sys(SYS_setresuid, 0, 0, 0), "become root of the user namespace: setresuid");
+	}
+	// CLOSE_RANGE_CLOEXEC needs Linux 5.11; before it, only exe must not leak.
+	if (sys(SYS_close_range, 5, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		check(sys(SYS_fcntl, exe, F_SETFD, FD_CLOEXEC), "exe fd");
+
+	int pidfd = -1;
+	long pid = sys6(SYS_clone, (long)flags | CLONE_PARENT | CLONE_PIDFD | SIGCHLD, 0, (long)&pidfd, 0, 0, 0);
+	check(pid, "clone");
+	if (pid == 0) {
+		// The init, born in the new namespaces, with its stderr back. Its
+		// failures go there: the sync socket is the Go init's from here on.
+		check(sys(SYS_dup3, stderr, 2, 0), "restore stderr");
+		check(sys(SYS_setsid, 0, 0, 0), "setsid");
+		static char *const av[] = {"hull", "init", 0};
+		static char *const ev[] = {0};
+		long err = -sys6(SYS_execveat, exe, (long)"", (long)av, (long)ev, AT_EMPTY_PATH, 0);
+		die("exec hull init", 0, err, 0, 127);
+	}
+	long r = sendfd(3, pidfd);
+	if (r < 0) {
+		sys(SYS_kill, pid, SIGKILL, 0); // hull cannot know it: do not leave it behind
+		die("send pidfd", 0, -r, 0, 127);
+	}
+	for (;;)
+		sys(SYS_exit_group, 0, 0, 0);
 }
 
 // The kernel starts us with argc at (%rsp), then argv, NULL, envp, NULL, auxv.
