@@ -25,10 +25,11 @@
 // CloneFlags turns the new ones into clone flags; hull's create passes them to clone(2) when it starts
 // the container's init, so the init is born inside them. Joining is done by Join on a locked OS thread
 // of the parent just before that clone, because a Go program has many threads and the kernel lets one
-// thread change its own namespaces: the clone made from that thread inherits them. Two kinds need care:
+// thread change its own namespaces: the clone made from that thread inherits them. Three kinds need care:
 // a mount namespace can be joined only by a thread that does not share its filesystem context, so Join
-// first calls unshare(CLONE_FS); a user namespace can be joined only by a single-threaded process, which
-// a Go program never is, so joining one by path is not supported yet (creating one is).
+// first calls unshare(CLONE_FS); a user or time namespace can be joined only by a single-threaded
+// process, which a Go program never is, so ToJoin leaves them out and ToJoinAlone lists them for hull's
+// C stub, which joins them from fds that Open has checked (runtime/stub).
 //
 // IDMappings turns the spec's uidMappings and gidMappings into the form clone wants; the kernel requires
 // /proc/<pid>/uid_map to be written once, by a process with privilege over the new namespace, before the
@@ -40,8 +41,8 @@
 //
 // # Not covered
 //
-// Joining an existing user namespace by path; time namespace offsets are written only for a new
-// namespace (the kernel allows them only before the first process enters it).
+// Time namespace offsets are written only for a new namespace (the kernel allows them only before the
+// first process enters it).
 //
 // Next stop: package cgroups, which limits what the processes in these namespaces may use.
 package namespaces

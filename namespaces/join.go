@@ -10,30 +10,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrUserJoin is returned for a user namespace given by path: the kernel lets only a single-threaded
-// process join one (setns(2), EINVAL), and a Go program always has several threads.
-var ErrUserJoin = errors.New("joining an existing user namespace by path is not supported")
+// ErrSingleThreaded is returned by Join for a user or time namespace: the kernel lets only a
+// single-threaded process join one (setns(2) fails with EINVAL and EUSERS), and a Go program
+// always has several threads. hull's stub, a small C program, joins those (see ToJoinAlone).
+var ErrSingleThreaded = errors.New("only a single-threaded process can join a user or time namespace")
 
 // Join moves the calling OS thread into the namespace at ns.Path. The caller must hold
 // runtime.LockOSThread and never unlock it: the thread is changed for good, and Go retires a
 // thread whose goroutine exits while locked. Processes cloned from this thread start inside.
 func Join(ns specs.LinuxNamespace, rec Recorder) error {
-	if ns.Type == specs.UserNamespace {
-		return ErrUserJoin
+	if alone(ns.Type) {
+		return fmt.Errorf("join %s namespace %s: %w", ns.Type, ns.Path, ErrSingleThreaded)
 	}
-	f, err := os.Open(ns.Path)
+	f, err := Open(ns)
 	if err != nil {
-		return fmt.Errorf("open %s namespace: %w", ns.Type, err)
+		return err
 	}
 	defer f.Close()
-	want := int(flagOf[ns.Type])
-	got, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_NSTYPE)
-	if err != nil {
-		return fmt.Errorf("%s is not a namespace file: %w", ns.Path, err)
-	}
-	if got != want {
-		return fmt.Errorf("%s is not a %s namespace", ns.Path, ns.Type)
-	}
 	if ns.Type == specs.MountNamespace {
 		// setns(CLONE_NEWNS) refuses a thread that shares its fs_struct (root, cwd) with others.
 		t0 := time.Now()
@@ -44,10 +37,43 @@ func Join(ns specs.LinuxNamespace, rec Recorder) error {
 		}
 	}
 	t0 := time.Now()
-	err = unix.Setns(int(f.Fd()), want)
+	err = unix.Setns(int(f.Fd()), int(flagOf[ns.Type]))
 	rec.Step("setns", fmt.Sprintf("%s %s", ns.Path, ns.Type), err, time.Since(t0))
 	if err != nil {
 		return fmt.Errorf("setns %s %s: %w", ns.Type, ns.Path, err)
 	}
 	return nil
+}
+
+// Open opens the namespace file at ns.Path (close-on-exec) and checks that it is a namespace
+// of type ns.Type (ioctl NS_GET_NSTYPE), so that a wrong path fails here, clearly, and not in
+// setns(2) with a bare EINVAL.
+func Open(ns specs.LinuxNamespace) (*os.File, error) {
+	f, err := os.Open(ns.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s namespace: %w", ns.Type, err)
+	}
+	got, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_NSTYPE)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a namespace file: %w", ns.Path, err)
+	}
+	if uintptr(got) != flagOf[ns.Type] {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a %s namespace", ns.Path, ns.Type)
+	}
+	return f, nil
+}
+
+// Ours reports whether the namespace f is the one the calling thread is in. setns(2) refuses to
+// "re-enter" one's own user namespace (EINVAL), so a caller skips it instead.
+func Ours(f *os.File, t specs.LinuxNamespaceType) (bool, error) {
+	var a, b unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &a); err != nil {
+		return false, fmt.Errorf("stat %s namespace: %w", t, err)
+	}
+	if err := unix.Stat("/proc/thread-self/ns/"+procName[t], &b); err != nil {
+		return false, fmt.Errorf("stat own %s namespace: %w", t, err)
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino, nil
 }

@@ -84,14 +84,15 @@ func IsNew(nss []specs.LinuxNamespace, t specs.LinuxNamespaceType) bool {
 	return false
 }
 
-// ToJoin returns the entries that name an existing namespace, in an order the kernel accepts:
-// everything else before mount, because after joining a mount namespace the other paths may no
-// longer resolve as the caller meant them.
+// ToJoin returns the entries that name an existing namespace which one thread of a Go program
+// can join (all but user and time: ToJoinAlone), in an order the kernel accepts: everything
+// else before mount, because after joining a mount namespace the other paths may no longer
+// resolve as the caller meant them.
 func ToJoin(nss []specs.LinuxNamespace) []specs.LinuxNamespace {
 	var out, mnt []specs.LinuxNamespace
 	for _, ns := range nss {
 		switch {
-		case ns.Path == "":
+		case ns.Path == "" || alone(ns.Type):
 		case ns.Type == specs.MountNamespace:
 			mnt = append(mnt, ns)
 		default:
@@ -99,4 +100,23 @@ func ToJoin(nss []specs.LinuxNamespace) []specs.LinuxNamespace {
 		}
 	}
 	return append(out, mnt...)
+}
+
+// ToJoinAlone returns the entries naming an existing user or time namespace, which only a
+// single-threaded process can join, user first: joining it gives the capabilities that the
+// time namespace's owner may ask for.
+func ToJoinAlone(nss []specs.LinuxNamespace) []specs.LinuxNamespace {
+	var out []specs.LinuxNamespace
+	for _, t := range []specs.LinuxNamespaceType{specs.UserNamespace, specs.TimeNamespace} {
+		for _, ns := range nss {
+			if ns.Type == t && ns.Path != "" {
+				out = append(out, ns)
+			}
+		}
+	}
+	return out
+}
+
+func alone(t specs.LinuxNamespaceType) bool {
+	return t == specs.UserNamespace || t == specs.TimeNamespace
 }

@@ -1,6 +1,7 @@
 package namespaces
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -44,10 +45,18 @@ func TestValidate(t *testing.T) {
 }
 
 func TestToJoinPutsMountLast(t *testing.T) {
-	nss := []specs.LinuxNamespace{{Type: "mount", Path: "/m"}, {Type: "pid"}, {Type: "network", Path: "/n"}, {Type: "ipc", Path: "/i"}}
+	nss := []specs.LinuxNamespace{{Type: "mount", Path: "/m"}, {Type: "pid"}, {Type: "network", Path: "/n"}, {Type: "ipc", Path: "/i"},
+		{Type: "time", Path: "/t"}, {Type: "user", Path: "/u"}}
 	got := ToJoin(nss)
 	if len(got) != 3 || got[2].Type != specs.MountNamespace || got[0].Type != specs.NetworkNamespace {
 		t.Fatalf("ToJoin = %+v", got)
+	}
+	alone := ToJoinAlone(nss)
+	if len(alone) != 2 || alone[0].Path != "/u" || alone[1].Path != "/t" {
+		t.Fatalf("ToJoinAlone = %+v, want user then time", alone)
+	}
+	if got := ToJoinAlone([]specs.LinuxNamespace{{Type: "user"}, {Type: "time"}, {Type: "mount", Path: "/m"}}); len(got) != 0 {
+		t.Fatalf("ToJoinAlone of new namespaces = %+v, want none", got)
 	}
 }
 
@@ -76,8 +85,10 @@ func TestValidateMappings(t *testing.T) {
 
 func TestJoinRejectsWrongTypeAndUser(t *testing.T) {
 	rec := nopRecorder{}
-	if err := Join(specs.LinuxNamespace{Type: "user", Path: "/proc/self/ns/user"}, rec); err != ErrUserJoin {
-		t.Fatalf("user join err = %v", err)
+	for _, k := range []specs.LinuxNamespaceType{"user", "time"} {
+		if err := Join(specs.LinuxNamespace{Type: k, Path: "/proc/self/ns/" + procName[k]}, rec); !errors.Is(err, ErrSingleThreaded) {
+			t.Fatalf("%s join err = %v", k, err)
+		}
 	}
 	// /proc/self/ns/uts is a uts namespace; asking for it as a network namespace must fail before setns.
 	err := Join(specs.LinuxNamespace{Type: "network", Path: "/proc/self/ns/uts"}, rec)
@@ -102,5 +113,19 @@ func TestInspectSelf(t *testing.T) {
 	}
 	if !strings.HasPrefix(got[specs.NetworkNamespace], "net:[") {
 		t.Fatalf("Inspect = %v", got)
+	}
+}
+
+func TestOpenAndOurs(t *testing.T) {
+	f, err := Open(specs.LinuxNamespace{Type: "user", Path: "/proc/self/ns/user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if ours, err := Ours(f, "user"); err != nil || !ours {
+		t.Fatalf("Ours(own user namespace) = %v, %v", ours, err)
+	}
+	if _, err := Open(specs.LinuxNamespace{Type: "user", Path: "/proc/self/ns/net"}); err == nil || !strings.Contains(err.Error(), "is not a user namespace") {
+		t.Fatalf("Open of a net namespace as user: %v", err)
 	}
 }

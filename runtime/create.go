@@ -116,6 +116,9 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	}
 	undo = append(undo, sp.kill)
 	st.Pid = sp.pid
+	if err := r.fifoToJoinedRoot(st); err != nil {
+		return nil, err
+	}
 	b := bootstrap{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Pid: sp.pid, Spec: spec, NoPivot: o.NoPivot,
 		Debug: r.narrating(ctx), Fifo: r.fifo(o.ID), Console: o.ConsoleSocket != "" || o.console != nil,
 		InUserNS: namespaces.Has(spec.Linux.Namespaces, specs.UserNamespace)}

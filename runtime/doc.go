@@ -13,7 +13,8 @@
 //
 // The parent joins existing namespaces (linux.namespaces entries with a path) with setns(2) on a
 // locked OS thread and clones the init from that thread, so the init is born in the joined ones and in
-// the new ones at once (clone flags). The init re-executes /proc/self/exe and starts its setup at
+// the new ones at once (clone flags); a user or time namespace to join takes a detour through the
+// stub (below). The init re-executes /proc/self/exe and starts its setup at
 // once, while the parent moves it into its cgroups: on cgroup v1 the first cgroup.procs write on an
 // idle kernel rwsem (cgroup_threadgroup_rwsem) waits out an RCU grace period, 5-14 ms on this
 // machine, so the parent writes every hierarchy concurrently (one grace period, not ten) and the
@@ -48,6 +49,44 @@
 // with a sleep, and removes the fifo: the fifo's existence is what distinguishes "created" from
 // "running".
 //
+// # User and time namespaces: the stub joins them
+//
+// setns(2) into a user or time namespace is allowed only to a single-threaded process (EINVAL,
+// EUSERS), which a Go program never is, while the thread-wise kinds (pid, net, ipc, uts, cgroup,
+// mount) can be joined by one locked thread. So hull lets its C stub, single-threaded and free of
+// any runtime, join those two, from fds hull opened and checked (namespaces.Open), before anything
+// else runs in it:
+//
+// create, when the spec names a user (or time) namespace by path (spawn_enter.go). The new
+// namespaces must be made after the user namespace is joined, so that it owns them and its root
+// can mount in them; so the stub makes them, like runc's nsexec but without cgo:
+//
+//	hull create, thread in the joined pid/net/ipc/uts/mount namespaces (setns, mount last)
+//	  └─ clone, execve(sealed stub) "enter <flags> <hull-exe-fd> <userns-fd> [<timens-fd>]"
+//	       stub: setgroups(0); setns(user); setns(time); setresgid/setresuid(0, the ns's root)
+//	             clone(CLONE_NEW* | CLONE_PARENT | CLONE_PIDFD)
+//	       │      └─ hull's child (CLONE_PARENT): setsid; execveat(hull-exe-fd) "hull init"
+//	       └─ "0" + SCM_RIGHTS(pidfd) on the sync socket ──▶ create reads the pid from its fdinfo
+//	          and goes on as usual (the init is hull's child: pidfds, exit status)
+//
+// hull's binary is passed as a detached read-only bind mount of it (open_tree, mount_setattr):
+// another process of the joined user namespace that reaches the init before it becomes the
+// stub finds a read-only /proc/<pid>/exe (CVE-2019-5736). The exec fifo is given to the joined
+// namespace's root, read from the init's uid_map.
+//
+// exec (execin.go): the thread joins the container's other namespaces and clones the stub as
+// always, with the user and time namespace fds as extra arguments; the stub joins them first
+// (user first: it gives the capabilities the rest needs), then waits, transitions and execve()s
+// as for any exec. In a user namespace it holds every capability, so the process's capabilities
+// are bounded by its spec alone, as the init's are; setgroups is skipped where the namespace
+// denies it, and a --tty pty is given to the namespace's root.
+//
+// Cost, measured on this 2-core VM (noisy; medians of 60-300 interleaved runs): exec into a
+// container with a user namespace 11.8 ms vs 12.5 ms without one (no difference in the noise);
+// create joining a user namespace 29.4 ms vs 31.4 ms creating one and 24.8 ms without any: the
+// stub's exec and clone (≈1.0 ms) replace Go's clone, which writes the id maps (≈1.4 ms).
+// Containers that join neither kind take the paths they always took.
+//
 // # State
 //
 // The OCI states and their legal transitions are one table (state.go). Nothing trusts a state file
@@ -65,7 +104,10 @@
 //
 // # Not covered yet
 //
-// Joining an existing user namespace by path; seccomp notify; checkpoint/restore.
+// A time namespace joined by path together with a new user namespace (refused: the stub would
+// have to make the user namespace and wait for its maps); rootless hull (the stub joins the user
+// namespace after the Go thread joined the others, which needs a privileged hull); seccomp
+// notify; checkpoint/restore.
 //
 // Next stop: package supervisor, which keeps many of these containers alive.
 package runtime

@@ -63,7 +63,16 @@ func (r *Runtime) DryRun(ctx context.Context, o CreateOptions, start bool) error
 		plan("setns", fmt.Sprintf("%s %s", ns.Path, ns.Type))
 	}
 	flags := namespaces.CloneFlags(l.Namespaces) &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME)
-	plan("clone", namespaces.Describe(flags)+" hull init")
+	if alone := namespaces.ToJoinAlone(l.Namespaces); len(alone) > 0 {
+		// Only a single-threaded process may join these: the stub does, and clones the init (spawn_enter.go).
+		var paths []string
+		for _, ns := range alone {
+			paths = append(paths, fmt.Sprintf("%s %s", ns.Path, ns.Type))
+		}
+		plan("clone", fmt.Sprintf("stub enter: setns %s, clone(%s|CLONE_PARENT|CLONE_PIDFD) hull init", strings.Join(paths, ", "), namespaces.Describe(flags)))
+	} else {
+		plan("clone", namespaces.Describe(flags)+" hull init")
+	}
 	plan("cgroup.apply", "pid <init> → "+st.CgroupPath)
 	if namespaces.IsNew(l.Namespaces, specs.CgroupNamespace) {
 		plan("unshare", "CLONE_NEWCGROUP")

@@ -148,6 +148,14 @@ func capsFor(c *specs.LinuxCapabilities) (stub.Caps, error) {
 	if err != nil {
 		return stub.Caps{}, err
 	}
+	return capsWithin(c, have)
+}
+
+// capsWithin parses the five sets, keeping only the capabilities in have.
+func capsWithin(c *specs.LinuxCapabilities, have uint64) (stub.Caps, error) {
+	if c == nil {
+		return stub.Caps{}, nil
+	}
 	var out stub.Caps
 	for _, x := range []struct {
 		dst   *uint64

@@ -59,8 +59,10 @@ func (r *Runtime) ExecProcess(id string) (*specs.Process, error) {
 //
 // How: a thread of ours joins the container's namespaces (setns; joining the mount namespace
 // also makes the container's root that thread's root) and clones the stub from there, so the
-// child is born inside. The stub waits on a private fifo while we move it into the cgroups and
-// set its rlimits, then does the same identity change as at start and execve()s.
+// child is born inside. A user or time namespace only a single-threaded process may join: the
+// stub joins those itself, first thing, from fds we pass it. The stub waits on a private fifo
+// while we move it into the cgroups and set its rlimits, then does the same identity change as
+// at start and execve()s.
 func (r *Runtime) Exec(ctx context.Context, o ExecOptions) (int, error) {
 	s, err := r.load(o.ID)
 	if err != nil {
@@ -70,9 +72,6 @@ func (r *Runtime) Exec(ctx context.Context, o ExecOptions) (int, error) {
 	case Running, Created:
 	default:
 		return 0, fmt.Errorf("cannot exec in a %s container", st)
-	}
-	if namespaces.Has(s.Spec.Linux.Namespaces, specs.UserNamespace) {
-		return 0, errors.New("exec into a container with a user namespace is not supported yet")
 	}
 	p := o.Process
 	if err := validateProcess(p); err != nil {
@@ -191,6 +190,23 @@ func (r *Runtime) startInside(s *State, p *specs.Process, fifo *os.File, stdio [
 	for _, ns := range s.Spec.Linux.Namespaces {
 		joins = append(joins, specs.LinuxNamespace{Type: ns.Type, Path: namespaces.ProcPath(s.Pid, ns.Type)})
 	}
+	// The user and time namespaces, for the stub, and what the user namespace changes: read from
+	// the host's /proc, so before the mount namespace is joined.
+	alone, user, err := openAlone(namespaces.ToJoinAlone(joins))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, f := range alone {
+			f.Close()
+		}
+	}()
+	var uns *userNS
+	if user {
+		if uns, err = readUserNS(s.Pid); err != nil {
+			return nil, err
+		}
+	}
 	for _, ns := range namespaces.ToJoin(joins) {
 		if err := namespaces.Join(ns, r); err != nil {
 			return nil, err
@@ -204,7 +220,12 @@ func (r *Runtime) startInside(s *State, p *specs.Process, fifo *os.File, stdio [
 	if err != nil {
 		return nil, err
 	}
-	prog.FifoFD = 5 // ExtraFiles: 3 stub, 4 program, 5 fifo
+	if uns != nil {
+		if err := uns.adapt(&prog, p); err != nil {
+			return nil, err
+		}
+	}
+	prog.FifoFD = 5 // ExtraFiles: 3 stub, 4 program, 5 fifo, 6... namespaces for the stub
 	exe, progFile, err := stub.Prepare(prog)
 	if err != nil {
 		return nil, err
@@ -219,23 +240,39 @@ func (r *Runtime) startInside(s *State, p *specs.Process, fifo *os.File, stdio [
 		}
 	}
 	cmd := &exec.Cmd{
-		Path: "/proc/self/fd/3", Args: stub.Argv(4), Env: []string{}, Dir: p.Cwd,
+		Path: "/proc/self/fd/3", Env: []string{}, Dir: p.Cwd,
 		Stdin: std[0], Stdout: std[1], Stderr: std[2],
 		ExtraFiles:  []*os.File{exe, progFile, fifo},
 		SysProcAttr: &syscall.SysProcAttr{PidFD: &c.pidfd},
 	}
+	var nsFDs []int
+	for _, f := range alone {
+		nsFDs = append(nsFDs, 3+len(cmd.ExtraFiles))
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	}
+	cmd.Args = stub.Argv(4, nsFDs...)
 	if p.Terminal {
 		master, slave, err := openPty(p)
 		if err != nil {
 			return nil, err
 		}
 		defer slave.Close()
+		if uns != nil {
+			if err := uns.ownPty(slave); err != nil {
+				master.Close()
+				return nil, err
+			}
+		}
 		c.master = master
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
 	}
 	c.cmd = cmd
-	err = r.step("clone", fmt.Sprintf("into the namespaces of pid %d: stub → %s %s", s.Pid, path, strings.Join(p.Args[1:], " ")), cmd.Start)
+	what := fmt.Sprintf("into the namespaces of pid %d: stub → %s %s", s.Pid, path, strings.Join(p.Args[1:], " "))
+	if len(alone) > 0 {
+		what = fmt.Sprintf("into the namespaces of pid %d: stub, setns %s → %s %s", s.Pid, strings.Join(names(alone), ", "), path, strings.Join(p.Args[1:], " "))
+	}
+	err = r.step("clone", what, cmd.Start)
 	if err != nil {
 		if c.master != nil {
 			c.master.Close()
@@ -317,4 +354,12 @@ func sendConsole(path string, master *os.File) error {
 		return fmt.Errorf("send pty master to console socket: %w", err)
 	}
 	return nil
+}
+
+func names(fs []*os.File) []string {
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, f.Name())
+	}
+	return out
 }

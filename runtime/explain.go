@@ -55,6 +55,12 @@ func verbatim(args string) string { return args }
 
 var lessons = []lesson{
 	// Namespaces.
+	{op: "clone", match: "stub enter", why: "a user (or time) namespace given by path can be joined only by a single-threaded process: hull's C stub joins it, then clones the init with the new namespaces, which the joined user namespace then owns",
+		shell: nil},
+	{op: "recvmsg", why: "the stub hands hull a pidfd of the init it cloned (SCM_RIGHTS); the init is hull's child (CLONE_PARENT), so hull waits for it as for any child",
+		shell: nil},
+	{op: "open_tree", why: "a detached read-only bind mount of hull's own binary: the init runs from it, so a process that reaches the init cannot open hull for writing (CVE-2019-5736)",
+		shell: nil},
 	{op: "clone", match: "into the namespaces of pid", why: "exec: a new process is born inside a running container's namespaces (setns before clone), so it sees what the container sees",
 		shell: cloneIntoShell},
 	{op: "clone", why: "clone(2) with CLONE_NEW* flags makes the new namespaces and the container's first process in one call: it is born isolated",
@@ -146,6 +152,8 @@ var lessons = []lesson{
 		shell: prefix("touch")},
 	{op: "mknod", why: "a device node the spec requires (/dev/null, /dev/zero, ...): the devices cgroup allows exactly these",
 		shell: prefix("mknod")},
+	{op: "chown", match: "exec.fifo", why: "the exec fifo belongs to the joined user namespace's root, which the stub is when it reopens the fifo to wait",
+		shell: prefix("chown")},
 	{op: "chown", why: "the device node belongs to the container's user",
 		shell: prefix("chown")},
 	{op: "symlink", why: "the /dev links every Linux program expects (/dev/fd, /dev/stdin, /dev/ptmx, ...)",

@@ -63,8 +63,8 @@ func (r *Runtime) Run(ctx context.Context, o CreateOptions, detach bool) (int, e
 	defer close(done)
 	go r.forward(sigs, c.sp.pidfd, done)
 	t0 := time.Now()
-	err = c.sp.cmd.Wait()
-	code := exitCode(c.sp.cmd.ProcessState, err)
+	ps, err := c.sp.proc.Wait()
+	code := exitCode(ps, err)
 	r.Step("wait4", fmt.Sprintf("pid %d: exit code %d", c.state.Pid, code), err, time.Since(t0))
 	waitTTY()
 	if derr := r.Delete(ctx, o.ID, true); derr != nil {

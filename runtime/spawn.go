@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -22,7 +21,7 @@ type spawned struct {
 	pid        int
 	pidfd      int
 	conn       net.Conn
-	cmd        *exec.Cmd
+	proc       *os.Process
 	bornInside bool   // clone3(CLONE_INTO_CGROUP) put it in its cgroup already
 	release    func() // lets the spawner thread go
 }
@@ -106,12 +105,23 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, 
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}
 
+	what := namespaces.Describe(cmd.SysProcAttr.Cloneflags) + " hull init"
+	// A user or time namespace to join: the stub joins it and clones the init (spawn_enter.go).
+	e, err := r.entryFor(cmd, l)
+	if err != nil {
+		return nil, err
+	}
+	if e != nil {
+		defer e.close()
+		what = e.what()
+	}
+
 	started, release := make(chan error, 1), make(chan struct{})
 	go func() {
 		goruntime.LockOSThread()
 		tainted, err := r.enterNamespaces(l)
 		if err == nil {
-			err = r.step("clone", fmt.Sprintf("%s hull init", namespaces.Describe(cmd.SysProcAttr.Cloneflags)), cmd.Start)
+			err = r.step("clone", what, cmd.Start)
 		}
 		started <- err
 		if err == nil {
@@ -124,8 +134,16 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, 
 	if err := <-started; err != nil {
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
+	proc := cmd.Process
+	if e != nil {
+		childEnd.Close() // a stub that dies without a word then reads as EOF
+		if proc, pidfd, err = e.receive(r, conn, cmd); err != nil {
+			close(release)
+			return nil, fmt.Errorf("start container init: %w", err)
+		}
+	}
 	var once bool
-	sp = &spawned{pid: cmd.Process.Pid, pidfd: pidfd, conn: conn, cmd: cmd, bornInside: bornInside, release: func() {
+	sp = &spawned{pid: proc.Pid, pidfd: pidfd, conn: conn, proc: proc, bornInside: bornInside, release: func() {
 		if !once {
 			once = true
 			close(release)
@@ -151,7 +169,7 @@ func (sp *spawned) kill() {
 	if sp.pidfd >= 0 {
 		_ = unix.PidfdSendSignal(sp.pidfd, unix.SIGKILL, nil, 0)
 	} else {
-		_ = sp.cmd.Process.Kill()
+		_ = sp.proc.Kill()
 	}
 	_, _ = sp.wait()
 	sp.release()
@@ -169,12 +187,11 @@ func (sp *spawned) closePidfd() {
 
 // wait reaps the init (it is our child) and describes how it ended.
 func (sp *spawned) wait() (string, error) {
-	err := sp.cmd.Wait()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
+	ps, err := sp.proc.Wait()
+	if err != nil {
 		return "", err
 	}
-	return sp.cmd.ProcessState.String(), nil
+	return ps.String(), nil
 }
 
 // dialConsole connects to the --console-socket; the init sends the pty master through it.

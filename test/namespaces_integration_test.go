@@ -162,19 +162,7 @@ func TestNamespacesJoinByPath(t *testing.T) {
 
 func TestNamespacesUser(t *testing.T) {
 	x := newH(t)
-	const host = 100000
-	if out, err := exec.Command("chown", "-R", fmt.Sprint(host)+":"+fmt.Sprint(host), filepath.Join(x.bundle, "rootfs")).CombinedOutput(); err != nil {
-		t.Fatalf("chown rootfs: %v %s", err, out)
-	}
-	// The mapped root must be able to walk to its rootfs: t.TempDir makes 0700 directories.
-	for d := x.bundle; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	x.spec.Linux.Namespaces = append(x.spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-	x.spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: host, Size: 65536}}
-	x.spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: host, Size: 65536}}
+	x.mapUsers() // root is host 100000
 	out := x.sh("userns", `echo "== uid_map"; cat /proc/self/uid_map; echo "== gid_map"; cat /proc/self/gid_map
 echo "== id"; id -u; id -g; stat -c %u /bin/busybox; echo "== ns"; readlink /proc/self/ns/user`)
 	for _, f := range []string{"uid_map", "gid_map"} {

@@ -59,6 +59,27 @@
 //     as late as possible so it need not allow the syscalls above.
 //  7. unblock all signals and execve(2) Program.Path.
 //
+// # Joining user and time namespaces
+//
+// The kernel lets only a single-threaded process setns(2) into a user or time
+// namespace, and a Go program never is one; the stub is. Namespace fds after
+// the program fd ("hull-stub <program-fd> <ns-fd>...", see Argv) are joined
+// first, in order (a user namespace first, after dropping the host's
+// supplementary groups, which a namespace whose setgroups is "deny" would
+// leave with the process). hull exec passes the container's user and time
+// namespaces this way; the init passes its new time namespace.
+//
+// A second entry point, enter mode ("hull-stub enter <clone-flags> <exe-fd>
+// <ns-fd>...", see EnterArgv), starts hull's Go init inside a user namespace
+// that the spec names by path: it joins the namespaces, becomes root of the
+// joined user namespace (setresgid, setresuid 0), clones with the new
+// namespaces' flags plus CLONE_PARENT (the init is the caller's child, not
+// ours) and CLONE_PIDFD, and the child execveat()s exe-fd as "hull init". The
+// pidfd goes back over fd 3, the sync socket, as one byte "0" with
+// SCM_RIGHTS; a failure before the clone goes there too as the stub's error
+// line (ReceiveEntered reads either). fds 0-4 are the init's; from
+// EnterFirstFD up they are the stub's and closed at the init's execve.
+//
 // A failure in the stub prints one line, "hull: <step>: <reason>", to fd 2
 // and exits 127, or 126 when execve reports EACCES or ENOEXEC, the exit codes
 // a shell uses for "not found" and "not executable".

@@ -168,5 +168,26 @@ func Prepare(p Program) (exe, prog *os.File, err error) {
 	return os.NewFile(uintptr(efd), "memfd:hull-stub"), os.NewFile(uintptr(pfd), "memfd:hull-program"), nil
 }
 
-// Argv is the stub's command line for a program at progFD (its number in the child).
-func Argv(progFD int) []string { return []string{"hull-stub", strconv.Itoa(progFD)} }
+// Argv is the stub's command line for a program at progFD, joining the namespaces at nsFDs
+// first, in that order (their numbers in the child; a user namespace first). The stub joins
+// these because the kernel lets only a single-threaded process setns(2) into a user or time
+// namespace.
+func Argv(progFD int, nsFDs ...int) []string {
+	argv := []string{"hull-stub", strconv.Itoa(progFD)}
+	for _, fd := range nsFDs {
+		argv = append(argv, strconv.Itoa(fd))
+	}
+	return argv
+}
+
+// Exe returns the sealed stub as a close-on-exec memfd, for starting it as a new process.
+func Exe() (*os.File, error) {
+	if goruntime.GOARCH != "amd64" {
+		return nil, fmt.Errorf("stub: no stub built for %s", goruntime.GOARCH)
+	}
+	fd, err := sealedMemfd("hull-stub", stubBin, unix.MFD_EXEC)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "memfd:hull-stub"), nil
+}

@@ -394,8 +394,10 @@ func TestStubRejectsBadPrograms(t *testing.T) {
 		change func([]byte) []byte
 		want   string
 	}{
-		{"no fd", []string{}, nil, "hull: usage: hull-stub <program-fd> [<time-ns-fd>]\n"},
-		{"time fd not a number", []string{"3", "x"}, nil, "hull: usage: time namespace fd is not a number\n"},
+		{"no fd", []string{}, nil, "hull: usage: hull-stub <program-fd> [<ns-fd>...]\n"},
+		{"ns fd not a number", []string{"3", "x"}, nil, "hull: usage: namespace fd is not a number\n"},
+		{"ns fd not a namespace", []string{"3", "0"}, nil, "hull: namespace fd 0: inappropriate ioctl for device\n"},
+		{"too many ns fds", []string{"3", "0", "0", "0", "0", "0", "0", "0", "0", "0"}, nil, "hull: usage: too many namespace fds\n"},
 		{"fd not a number", []string{"3x"}, nil, "hull: usage: program fd is not a number\n"},
 		{"fd not open", []string{"999"}, nil, "hull: program size: bad file descriptor\n"},
 		{"empty", []string{"3"}, func(b []byte) []byte { return nil }, "hull: program: truncated header\n"},
