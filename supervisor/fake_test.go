@@ -271,6 +271,7 @@ type memStore struct {
 	projects map[string]Project
 	replicas map[string]Replica
 	services map[string]ServiceState
+	onPut    func(Replica) // called before each replica write, without the store's lock
 }
 
 func newMemStore() *memStore {
@@ -299,6 +300,9 @@ func (m *memStore) Projects() ([]*Project, error) {
 	return out, nil
 }
 func (m *memStore) PutReplica(r *Replica) error {
+	if m.onPut != nil {
+		m.onPut(*r)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := *r

@@ -231,6 +231,9 @@ func (s *Supervisor) watchLocked(ctx context.Context, k string, r *Replica, svc 
 		if err != nil {
 			exit = Exit{At: s.clk.Now(), Reason: "exit status unknown: " + err.Error()}
 		}
+		// Out of load balancing first: from the moment anyone can see the exit (ps, events,
+		// the store), no new connection goes to the dead replica.
+		s.leave(ctx, k, r)
 		s.exited(k, r, exit)
 	}()
 	if svc != nil && svc.Health != nil && r.State == Running {
@@ -326,8 +329,31 @@ func (s *Supervisor) remove(ctx context.Context, k, id string) {
 	s.notifyLocked()
 }
 
-// syncEndpoints gives the balancer the service's ready replicas, when they changed.
+// leave takes a replica out of load balancing now, in the caller's goroutine: the balancer
+// has committed the change (and forgotten the flows to it) when leave returns.
+func (s *Supervisor) leave(ctx context.Context, k string, r *Replica) {
+	s.mu.Lock()
+	was := r.ready()
+	r.leaving = true
+	s.mu.Unlock()
+	if was {
+		s.syncEndpoints(ctx, k)
+	}
+}
+
+// syncEndpoints gives the balancer the service's ready replicas, when they changed. Calls for
+// one service are serialised, and each computes its set inside that order, so the balancer
+// never receives an older set after a newer one.
 func (s *Supervisor) syncEndpoints(ctx context.Context, k string) {
+	s.mu.Lock()
+	l := s.epLocks[k]
+	if l == nil {
+		l = &sync.Mutex{}
+		s.epLocks[k] = l
+	}
+	s.mu.Unlock()
+	l.Lock()
+	defer l.Unlock()
 	s.mu.Lock()
 	svc := s.serviceLocked(k)
 	var addrs []netip.Addr
@@ -410,8 +436,19 @@ func (s *Supervisor) probeLoop(ctx context.Context, k string, r *Replica, hc Hea
 			s.mu.Unlock()
 			return
 		}
+		next := r.Health.Next(ok, out, s.clk.Now(), r.Started, &hc)
+		if next.Status == HealthUnhealthy && r.Health.Status != HealthUnhealthy {
+			// As for an exit: out of load balancing before the failure is recorded.
+			s.mu.Unlock()
+			s.leave(ctx, k, r)
+			s.mu.Lock()
+			if r.State != Running {
+				s.mu.Unlock()
+				return
+			}
+		}
 		prev := r.Health.Status
-		r.Health = r.Health.Next(ok, out, s.clk.Now(), r.Started, &hc)
+		r.Health = next
 		if r.Health.Status != prev {
 			s.persistReplicaLocked(r)
 			reason := ""

@@ -38,7 +38,8 @@ type Replica struct {
 	Exit       *Exit        `json:"exit,omitempty"`
 	Adopted    bool         `json:"adopted,omitempty"` // made by an earlier daemon: its exit status is unknowable
 
-	done chan struct{} // closed when its exit is recorded
+	done    chan struct{} // closed when its exit is recorded
+	leaving bool          // out of load balancing already: its exit or failure is being recorded
 }
 
 // Name is how people call a replica: web-2.
@@ -46,7 +47,7 @@ func (r *Replica) Name() string { return fmt.Sprintf("%s-%d", r.Service, r.Slot)
 
 // ready says whether the replica should receive traffic.
 func (r *Replica) ready() bool {
-	return r.State == Running && (r.Health.Status == HealthNone || r.Health.Status == HealthHealthy)
+	return r.State == Running && !r.leaving && (r.Health.Status == HealthNone || r.Health.Status == HealthHealthy)
 }
 
 // Exit is how a replica's process ended.

@@ -49,7 +49,8 @@ type Supervisor struct {
 	pending  map[string]bool
 	active   map[string]bool
 	lastEP   map[string]string
-	changed  chan struct{} // closed and replaced on every change, for waiters
+	epLocks  map[string]*sync.Mutex // one per service: balancer updates in the order their sets were computed
+	changed  chan struct{}          // closed and replaced on every change, for waiters
 	wake     chan struct{}
 
 	wg sync.WaitGroup
@@ -79,6 +80,7 @@ func New(cfg Config) *Supervisor {
 		cfg: cfg, log: cfg.Log, clk: cfg.Clock,
 		projects: map[string]*Project{}, replicas: map[string]*Replica{}, states: map[string]*ServiceState{},
 		timers: map[string]func() bool{}, pending: map[string]bool{}, active: map[string]bool{}, lastEP: map[string]string{},
+		epLocks: map[string]*sync.Mutex{},
 		changed: make(chan struct{}), wake: make(chan struct{}, 1),
 	}
 }
@@ -347,6 +349,7 @@ func (s *Supervisor) Down(ctx context.Context, project string) error {
 		if p, _ := splitKey(k); p == project {
 			delete(s.states, k)
 			delete(s.lastEP, k)
+			delete(s.epLocks, k)
 			if stop := s.timers[k]; stop != nil {
 				stop()
 				delete(s.timers, k)
