@@ -30,6 +30,10 @@ type Service struct {
 	Owner     string     `json:"owner,omitempty"`
 	Ports     []Port     `json:"ports"`
 	Endpoints []Endpoint `json:"endpoints"`
+	// Draining endpoints get no new connection, but the flows they have keep going to them
+	// (their conntrack entries stay) until they leave this list too: a replica being
+	// stopped finishes what it serves.
+	Draining []Endpoint `json:"draining,omitempty"`
 }
 
 // Endpoint is one container serving a Service.
@@ -129,7 +133,7 @@ func checkService(svc Service, n Network) error {
 		return err
 	}
 	seen := map[netip.Addr]bool{}
-	for _, e := range svc.Endpoints {
+	for _, e := range slices.Concat(svc.Endpoints, svc.Draining) {
 		switch {
 		case !e.Addr.Is4() || !n.Subnet.Contains(e.Addr) || e.Addr == n.Gateway:
 			return fmt.Errorf("endpoint %s %v: not a container address of network %s (%v)", e.ID, e.Addr, n.Name, n.Subnet)
@@ -162,6 +166,7 @@ func (s *Store) PublishService(ctx context.Context, svc Service) error {
 func (s *Store) publish(ctx context.Context, svc Service) (err error) {
 	svc.Ports = slices.Clone(svc.Ports)
 	svc.Endpoints = slices.Clone(svc.Endpoints)
+	svc.Draining = slices.Clone(svc.Draining)
 	n, err := s.ipam.load(svc.Network)
 	if err != nil {
 		return err
@@ -209,11 +214,12 @@ func (s *Store) publish(ctx context.Context, svc Service) (err error) {
 	if err := s.nftService(svc.Name, svc.Ports, addrsOf(svc.Endpoints)); err != nil {
 		return err
 	}
-	if err := s.forgetFlows(old.Ports, gone(old.Endpoints, svc.Endpoints)); err != nil {
+	// An endpoint that moved to Draining keeps its flows; one that left both lists loses them.
+	if err := s.forgetFlows(old.Ports, gone(slices.Concat(old.Endpoints, old.Draining), slices.Concat(svc.Endpoints, svc.Draining))); err != nil {
 		return err
 	}
 	// A port that left is forgotten for the endpoints that stay too.
-	if err := s.forgetFlows(gonePorts(old.Ports, svc.Ports), svc.Endpoints); err != nil {
+	if err := s.forgetFlows(gonePorts(old.Ports, svc.Ports), slices.Concat(svc.Endpoints, svc.Draining)); err != nil {
 		return err
 	}
 	if old.Relay != nil && slices.Equal(old.Relay.Ports, svc.Ports) && s.relayAlive(old.Relay) {
@@ -266,7 +272,7 @@ func (s *Store) unpublish(ctx context.Context, name string) error {
 	if err := s.stopRelay(st.Relay); err != nil {
 		return err
 	}
-	if err := s.forgetFlows(st.Ports, st.Endpoints); err != nil {
+	if err := s.forgetFlows(st.Ports, slices.Concat(st.Endpoints, st.Draining)); err != nil {
 		return err
 	}
 	return s.ipam.removeService(name)
@@ -277,7 +283,7 @@ func (s *Store) unpublish(ctx context.Context, name string) error {
 // again would change nothing, and a supervisor may call it every tick without paying for a
 // transaction (and a reboot, which empties the table, still gets it re-made).
 func (s *Store) unchanged(old *svcState, svc Service) bool {
-	if old.Name == "" || old.Owner != svc.Owner || !slices.Equal(old.Ports, svc.Ports) || !slices.Equal(old.Endpoints, svc.Endpoints) {
+	if old.Name == "" || old.Owner != svc.Owner || !slices.Equal(old.Ports, svc.Ports) || !slices.Equal(old.Endpoints, svc.Endpoints) || !slices.Equal(old.Draining, svc.Draining) {
 		return false
 	}
 	if len(svc.Ports) > 0 && (old.Relay == nil || !slices.Equal(old.Relay.Ports, svc.Ports) || !s.relayAlive(old.Relay)) {

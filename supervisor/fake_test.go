@@ -248,7 +248,7 @@ type fakeBalancer struct {
 	log []string
 }
 
-func (b *fakeBalancer) SetEndpoints(_ context.Context, svc string, _ []Port, eps []netip.Addr) error {
+func (b *fakeBalancer) SetEndpoints(_ context.Context, svc string, _ []Port, eps, _ []netip.Addr) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.eps == nil {
@@ -329,7 +329,11 @@ func (m *memStore) Replicas() ([]*Replica, error) {
 func (m *memStore) PutService(k string, st *ServiceState) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := ServiceState{GaveUp: st.GaveUp, Restarted: st.Restarted, Slots: map[int]*Slot{}}
+	c := ServiceState{GaveUp: st.GaveUp, Restarted: st.Restarted, Slots: map[int]*Slot{}, History: append([]RevisionRecord(nil), st.History...)}
+	if st.Rollout != nil {
+		ro := *st.Rollout
+		c.Rollout = &ro
+	}
 	for n, s := range st.Slots {
 		x := *s
 		c.Slots[n] = &x
@@ -348,7 +352,11 @@ func (m *memStore) Services() (map[string]*ServiceState, error) {
 	defer m.mu.Unlock()
 	out := map[string]*ServiceState{}
 	for k, st := range m.services {
-		c := ServiceState{GaveUp: st.GaveUp, Restarted: st.Restarted, Slots: map[int]*Slot{}}
+		c := ServiceState{GaveUp: st.GaveUp, Restarted: st.Restarted, Slots: map[int]*Slot{}, History: st.History}
+		if st.Rollout != nil {
+			ro := *st.Rollout
+			c.Rollout = &ro
+		}
 		for n, s := range st.Slots {
 			x := *s
 			c.Slots[n] = &x

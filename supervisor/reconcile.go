@@ -33,7 +33,11 @@ func (s *Supervisor) reconcile(ctx context.Context, k string) {
 		s.persistReplicaLocked(r)
 		stops = append(stops, r)
 	}
-	s.scheduleWakeLocked(k, plan.WakeAt)
+	wake := plan.WakeAt
+	if at := s.rolloutProgressLocked(k); !at.IsZero() && (wake.IsZero() || at.Before(wake)) {
+		wake = at
+	}
+	s.scheduleWakeLocked(k, wake)
 	s.mu.Unlock()
 
 	if len(stops) > 0 {
@@ -82,6 +86,10 @@ func (s *Supervisor) viewLocked(k string) View {
 	v := View{Now: s.clk.Now(), Service: s.serviceLocked(k), DepsReady: true}
 	st := s.stateLocked(k)
 	v.Slots, v.GaveUp, v.Restarted = map[int]*Slot{}, st.GaveUp, st.Restarted
+	if st.Rollout != nil {
+		ro := *st.Rollout
+		v.Rollout = &ro
+	}
 	for n, sl := range st.Slots {
 		c := *sl
 		v.Slots[n] = &c
@@ -134,6 +142,7 @@ func (s *Supervisor) failLocked(k string, svc *Service, r *Replica, exit Exit) {
 	case r.Health.Status == HealthHealthy:
 		ran = exit.At.Sub(r.Health.Since)
 	}
+	s.rolloutFailureLocked(k, svc, r, exit)
 	next, giveUp := afterExit(*sl, svc.Restart, svc.Backoff, exit, ran, exit.At, s.cfg.Rand())
 	*sl = next
 	if giveUp != "" && st.GaveUp == "" {
@@ -290,6 +299,20 @@ func (s *Supervisor) stop(ctx context.Context, svc *Service, r *Replica) {
 		}
 		grace = svc.StopGrace
 	}
+	if svc != nil && svc.Drain > 0 && r.StopReason != ReasonUnhealthy {
+		// Out of load balancing already (committed); its open connections still reach it.
+		drained := make(chan struct{})
+		cancel := s.clk.AfterFunc(svc.Drain, func() { close(drained) })
+		select {
+		case <-r.done:
+			cancel()
+			return
+		case <-ctx.Done():
+			cancel()
+			return
+		case <-drained:
+		}
+	}
 	s.emit(Event{Type: "stop", Project: r.Project, Service: r.Service, Replica: r.ID, Reason: r.StopReason})
 	if err := s.cfg.Runtime.Kill(r.ID, sig); err != nil {
 		s.log.Debug("stop signal", "replica", r.ID, "err", err)
@@ -356,27 +379,34 @@ func (s *Supervisor) syncEndpoints(ctx context.Context, k string) {
 	defer l.Unlock()
 	s.mu.Lock()
 	svc := s.serviceLocked(k)
-	var addrs []netip.Addr
+	var addrs, draining []netip.Addr
 	for _, r := range s.replicas {
-		if key(r.Project, r.Service) == k && r.ready() {
-			if a, err := netip.ParseAddr(r.Address); err == nil {
-				addrs = append(addrs, a)
-			}
+		if key(r.Project, r.Service) != k {
+			continue
+		}
+		a, err := netip.ParseAddr(r.Address)
+		switch {
+		case err != nil:
+		case r.ready():
+			addrs = append(addrs, a)
+		case r.draining():
+			draining = append(draining, a)
 		}
 	}
 	sort.Slice(addrs, func(i, j int) bool { return addrs[i].Less(addrs[j]) })
+	sort.Slice(draining, func(i, j int) bool { return draining[i].Less(draining[j]) })
 	var ports []Port
 	if svc != nil {
 		ports = svc.Ports
 	}
-	sig := fmt.Sprint(ports, addrs)
+	sig := fmt.Sprint(ports, addrs, draining)
 	if s.lastEP[k] == sig || len(ports) == 0 && s.lastEP[k] == "" {
 		s.mu.Unlock()
 		return
 	}
 	s.lastEP[k] = sig
 	s.mu.Unlock()
-	if err := s.cfg.Balancer.SetEndpoints(ctx, k, ports, addrs); err != nil {
+	if err := s.cfg.Balancer.SetEndpoints(ctx, k, ports, addrs, draining); err != nil {
 		p, n := splitKey(k)
 		s.emit(Event{Type: "error", Project: p, Service: n, Reason: "load balancer: " + err.Error()})
 		s.mu.Lock()

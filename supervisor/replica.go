@@ -50,6 +50,12 @@ func (r *Replica) ready() bool {
 	return r.State == Running && !r.leaving && (r.Health.Status == HealthNone || r.Health.Status == HealthHealthy)
 }
 
+// draining says whether the replica is being stopped by hull for a reason that leaves its open
+// connections alone: they may finish (a sick or dead replica's are cut at once).
+func (r *Replica) draining() bool {
+	return r.State == Stopping && !r.leaving && r.StopReason != ReasonUnhealthy
+}
+
 // Exit is how a replica's process ended.
 type Exit struct {
 	At          time.Time `json:"at"`
@@ -101,9 +107,11 @@ type Slot struct {
 
 // ServiceState is what the supervisor keeps per service besides its replicas.
 type ServiceState struct {
-	Slots     map[int]*Slot `json:"slots"`
-	GaveUp    string        `json:"gaveUp,omitempty"`   // why no more restarts happen until `service restart`
-	Restarted time.Time     `json:"restarted,omitzero"` // the last `service restart`
+	Slots     map[int]*Slot    `json:"slots"`
+	GaveUp    string           `json:"gaveUp,omitempty"`   // why no more restarts happen until `service restart`
+	Restarted time.Time        `json:"restarted,omitzero"` // the last `service restart`
+	Rollout   *Rollout         `json:"rollout,omitempty"`  // the last (or current) update
+	History   []RevisionRecord `json:"history,omitempty"`  // oldest first, HistoryLimit at most
 }
 
 func (st *ServiceState) slot(n int) *Slot {

@@ -22,6 +22,8 @@ type ServiceStatus struct {
 	Ready    int             `json:"ready"`
 	Ports    []Port          `json:"ports,omitempty"`
 	GaveUp   string          `json:"gaveUp,omitempty"`
+	Revision string          `json:"revision,omitempty"`
+	Update   *Rollout        `json:"update,omitempty"`
 	Replicas []ReplicaStatus `json:"replicas,omitempty"`
 }
 
@@ -29,6 +31,7 @@ type ServiceStatus struct {
 type ReplicaStatus struct {
 	Name       string    `json:"name"`
 	ID         string    `json:"id"`
+	Revision   string    `json:"revision,omitempty"`
 	State      string    `json:"state"`
 	Health     string    `json:"health"`
 	Pid        int       `json:"pid,omitempty"`
@@ -77,7 +80,11 @@ func (s *Supervisor) statusLocked(k string) ServiceStatus {
 	st := s.stateLocked(k)
 	ss := ServiceStatus{Project: p, Service: n, GaveUp: st.GaveUp}
 	if svc != nil {
-		ss.Image, ss.Desired, ss.Ports = svc.Image, svc.Replicas, svc.Ports
+		ss.Image, ss.Desired, ss.Ports, ss.Revision = svc.Image, svc.Replicas, svc.Ports, svc.Revision()
+	}
+	if st.Rollout != nil {
+		ro := *st.Rollout
+		ss.Update = &ro
 	}
 	shown := map[int]bool{}
 	for _, r := range s.replicas {
@@ -92,7 +99,7 @@ func (s *Supervisor) statusLocked(k string) ServiceStatus {
 		}
 		sl := st.slot(r.Slot)
 		shown[r.Slot] = true
-		ss.Replicas = append(ss.Replicas, ReplicaStatus{Name: r.Name(), ID: r.ID, State: string(r.State),
+		ss.Replicas = append(ss.Replicas, ReplicaStatus{Name: r.Name(), ID: r.ID, Revision: r.Revision, State: string(r.State),
 			Health: string(r.Health.Status), Pid: r.Pid, Address: r.Address, Started: r.Started,
 			Restarts: sl.Attempts, LastExit: sl.LastExit, StopReason: r.StopReason})
 	}

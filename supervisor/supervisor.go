@@ -306,6 +306,9 @@ func (s *Supervisor) Apply(ctx context.Context, p *Project) error {
 	}
 	s.projects[p.Name] = p
 	s.emit(Event{Type: "apply", Project: p.Name, Reason: fmt.Sprintf("%d services", len(p.Services))})
+	for n, svc := range p.Services {
+		s.recordRevisionLocked(key(p.Name, n), svc, "up", false)
+	}
 	s.enqueueProjectLocked(p.Name)
 	for n := range p.Services {
 		s.enqueueLocked(key(p.Name, n))

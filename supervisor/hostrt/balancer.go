@@ -21,7 +21,7 @@ var _ supervisor.Balancer = Balancer{}
 // allowed there; '.' cannot appear in a compose project or service name, so nothing collides).
 func serviceName(key string) string { return strings.ReplaceAll(key, "/", ".") }
 
-func (b Balancer) SetEndpoints(ctx context.Context, service string, ports []supervisor.Port, addrs []netip.Addr) error {
+func (b Balancer) SetEndpoints(ctx context.Context, service string, ports []supervisor.Port, addrs, draining []netip.Addr) error {
 	project, _, _ := strings.Cut(service, "/")
 	svc := netns.Service{Name: serviceName(service), Network: supervisor.NetworkName(project)}
 	for _, p := range ports {
@@ -29,6 +29,9 @@ func (b Balancer) SetEndpoints(ctx context.Context, service string, ports []supe
 	}
 	for _, a := range addrs {
 		svc.Endpoints = append(svc.Endpoints, netns.Endpoint{Addr: a})
+	}
+	for _, a := range draining {
+		svc.Draining = append(svc.Draining, netns.Endpoint{Addr: a})
 	}
 	st, err := b.RT.Networks()
 	if err != nil {
