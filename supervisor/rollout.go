@@ -198,18 +198,9 @@ func (s *Supervisor) rollbackLocked(k, cause string) error {
 	}
 	spec := *prev.Spec
 	spec.Replicas = svc.Replicas
-	pn, _ := splitKey(k)
-	cur := s.projects[pn]
-	np := *cur
-	np.Services = map[string]*Service{}
-	for name, x := range cur.Services {
-		np.Services[name] = x
+	if err := s.replaceServiceLocked(k, &spec); err != nil {
+		return err
 	}
-	np.Services[spec.Name] = &spec
-	if err := s.cfg.Store.PutProject(&np); err != nil {
-		return fmt.Errorf("store project: %w", err)
-	}
-	s.projects[pn] = &np
 	if st.Rollout != nil && st.Rollout.Active() {
 		st.Rollout.State = RolloutRolledBack
 	}

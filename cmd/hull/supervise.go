@@ -236,9 +236,9 @@ func cmdDown(ctx context.Context, e *env, args []string) (int, error) {
 	return 0, supervisor.NewClient(e.g.socket).Down(ctx, project)
 }
 
-// cmdService is `hull service ls|ps|logs|inspect|restart|rollback|history`.
+// cmdService is `hull service ls|ps|logs|inspect|restart|scale|rollback|history`.
 func cmdService(ctx context.Context, e *env, args []string) (int, error) {
-	const use = "service: usage: hull service ls | ps SERVICE | logs [-f] SERVICE | inspect SERVICE | restart SERVICE | rollback SERVICE | history SERVICE"
+	const use = "service: usage: hull service ls | ps SERVICE | logs [-f] SERVICE | inspect SERVICE | restart SERVICE | scale SERVICE=N... | rollback SERVICE | history SERVICE"
 	if len(args) == 0 {
 		return 0, usageError{use}
 	}
@@ -327,6 +327,20 @@ func cmdService(ctx context.Context, e *env, args []string) (int, error) {
 			return 0, err
 		}
 		return 0, c.Restart(ctx, fs.Arg(0))
+	case "scale":
+		if err := parse(fs, rest, 1, -1, "SERVICE=REPLICAS..."); err != nil {
+			return 0, err
+		}
+		for _, a := range fs.Args() {
+			name, n, err := supervisor.ParseScale(a)
+			if err != nil {
+				return 0, err
+			}
+			if err := c.Scale(ctx, name, n); err != nil {
+				return 0, err
+			}
+		}
+		return 0, nil
 	case "rollback":
 		if err := parse(fs, rest, 1, 1, "SERVICE"); err != nil {
 			return 0, err
