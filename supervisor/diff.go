@@ -15,6 +15,7 @@ type View struct {
 	DepsReady bool      // depends_on conditions hold
 	Restarted time.Time // `service restart`: replicas created before it are replaced
 	Rollout   *Rollout  // the service's update, if any
+	Free      Capacity  // the node's capacity minus every live replica's reservation
 }
 
 // ActionKind is what the supervisor does to converge a service.
@@ -44,10 +45,12 @@ const (
 	ReasonRestart   = "restart requested"
 )
 
-// Plan is the diff's answer: actions now, and when to look again (zero: no timer needed).
+// Plan is the diff's answer: actions now, and when to look again (zero: no timer needed);
+// Pending says why slots that need a replica get none (placement).
 type Plan struct {
 	Actions []Action
 	WakeAt  time.Time
+	Pending map[int]string
 }
 
 // Diff compares the desired service with what runs and says what to do. It is pure: no clock,
@@ -134,8 +137,37 @@ func Diff(v View) Plan {
 		}
 		p.Actions = append(p.Actions, Action{Kind: ActStart, Slot: slot})
 	}
+	p.place(v)
 	sortActions(p.Actions)
 	return p
+}
+
+// place admits the plan's starts in slot order while they fit the node (placement.go); the
+// others are dropped and their slots reported pending.
+func (p *Plan) place(v View) {
+	free, live := v.Free, 0
+	for _, r := range v.Replicas {
+		if r.State != Exited {
+			live++
+		}
+	}
+	kept := p.Actions[:0]
+	for _, a := range p.Actions {
+		if a.Kind == ActStart {
+			if why := admit(v.Service, free, live); why != "" {
+				if p.Pending == nil {
+					p.Pending = map[int]string{}
+				}
+				p.Pending[a.Slot] = why
+				continue
+			}
+			free.CPUs -= v.Service.Resources.ReserveCPUs
+			free.Memory -= v.Service.Resources.ReserveMemory
+			live++
+		}
+		kept = append(kept, a)
+	}
+	p.Actions = kept
 }
 
 // startable says whether slot may get a new replica now, moving WakeAt to its backoff if not.

@@ -33,6 +33,7 @@ func (s *Supervisor) reconcile(ctx context.Context, k string) {
 		s.persistReplicaLocked(r)
 		stops = append(stops, r)
 	}
+	s.setPendingLocked(k, plan.Pending)
 	wake := plan.WakeAt
 	if at := s.rolloutProgressLocked(k); !at.IsZero() && (wake.IsZero() || at.Before(wake)) {
 		wake = at
@@ -83,7 +84,7 @@ func (s *Supervisor) reconcile(ctx context.Context, k string) {
 
 // viewLocked observes one service.
 func (s *Supervisor) viewLocked(k string) View {
-	v := View{Now: s.clk.Now(), Service: s.serviceLocked(k), DepsReady: true}
+	v := View{Now: s.clk.Now(), Service: s.serviceLocked(k), DepsReady: true, Free: s.freeLocked()}
 	st := s.stateLocked(k)
 	v.Slots, v.GaveUp, v.Restarted = map[int]*Slot{}, st.GaveUp, st.Restarted
 	if st.Rollout != nil {

@@ -112,6 +112,7 @@ type ServiceState struct {
 	Restarted time.Time        `json:"restarted,omitzero"` // the last `service restart`
 	Rollout   *Rollout         `json:"rollout,omitempty"`  // the last (or current) update
 	History   []RevisionRecord `json:"history,omitempty"`  // oldest first, HistoryLimit at most
+	Pending   map[int]string   `json:"-"`                  // slots placement keeps empty, and why
 }
 
 func (st *ServiceState) slot(n int) *Slot {

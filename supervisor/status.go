@@ -41,6 +41,7 @@ type ReplicaStatus struct {
 	NextStart  time.Time `json:"nextStart,omitzero"`
 	LastExit   *Exit     `json:"lastExit,omitempty"`
 	StopReason string    `json:"stopReason,omitempty"`
+	Reason     string    `json:"reason,omitempty"` // why a pending slot has no replica
 }
 
 // Inspection is `hull service inspect`: the desired service and everything known about it.
@@ -109,7 +110,7 @@ func (s *Supervisor) statusLocked(k string) ServiceStatus {
 		}
 		// An empty slot: backing off, done, or given up. ps shows it with its last exit.
 		sl := st.slot(n)
-		state := "pending"
+		state, why := "pending", st.Pending[n]
 		switch {
 		case st.GaveUp != "":
 			state = "gave up"
@@ -119,7 +120,7 @@ func (s *Supervisor) statusLocked(k string) ServiceStatus {
 			state = "backoff"
 		}
 		ss.Replicas = append(ss.Replicas, ReplicaStatus{Name: fmt.Sprintf("%s-%d", n2(k), n), State: state,
-			Restarts: sl.Attempts, NextStart: sl.NextStart, LastExit: sl.LastExit})
+			Restarts: sl.Attempts, NextStart: sl.NextStart, LastExit: sl.LastExit, Reason: why})
 	}
 	sort.Slice(ss.Replicas, func(i, j int) bool {
 		if ss.Replicas[i].Name != ss.Replicas[j].Name {

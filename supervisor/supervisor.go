@@ -29,6 +29,7 @@ type Config struct {
 	Rand     func() float64     // jitter source in [0,1); nil: math/rand
 	Tick     time.Duration      // periodic reconcile of every service; 0: 5 s
 	Parallel int                // concurrent starts per service; 0: 4
+	Capacity Capacity           // the node's, for admission by reservations; zero: HostCapacity()
 }
 
 // Supervisor keeps the declared replicas of each service running. Its loop is a work queue of
@@ -69,6 +70,9 @@ func New(cfg Config) *Supervisor {
 	}
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 4
+	}
+	if cfg.Capacity == (Capacity{}) {
+		cfg.Capacity = HostCapacity()
 	}
 	if cfg.Balancer == nil {
 		cfg.Balancer = NopBalancer{}

@@ -309,6 +309,9 @@ func cmdService(ctx context.Context, e *env, args []string) (int, error) {
 				last = r.LastExit.String()
 			}
 			state := r.State
+			if r.Reason != "" {
+				state += ": " + r.Reason
+			}
 			if !r.NextStart.IsZero() && r.NextStart.After(now) {
 				state += " (" + r.NextStart.Sub(now).Round(time.Millisecond).String() + ")"
 			}
