@@ -243,12 +243,13 @@ func (fakeImages) Prepare(_ context.Context, ref, id string) (string, ImageConfi
 func (fakeImages) Release(context.Context, string) error { return nil }
 
 type fakeBalancer struct {
-	mu  sync.Mutex
-	eps map[string][]netip.Addr
-	log []string
+	mu   sync.Mutex
+	eps  map[string][]netip.Addr
+	vips map[string]netip.Addr
+	log  []string
 }
 
-func (b *fakeBalancer) SetEndpoints(_ context.Context, svc string, _ []Port, eps, _ []netip.Addr) error {
+func (b *fakeBalancer) SetEndpoints(_ context.Context, svc string, _ []Port, eps, _ []netip.Addr) (netip.Addr, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.eps == nil {
@@ -256,7 +257,13 @@ func (b *fakeBalancer) SetEndpoints(_ context.Context, svc string, _ []Port, eps
 	}
 	b.eps[svc] = eps
 	b.log = append(b.log, fmt.Sprint(len(eps)))
-	return nil
+	if b.vips == nil {
+		b.vips = map[string]netip.Addr{}
+	}
+	if _, ok := b.vips[svc]; !ok {
+		b.vips[svc] = netip.AddrFrom4([4]byte{10, 96, 0, byte(len(b.vips) + 1)})
+	}
+	return b.vips[svc], nil
 }
 func (b *fakeBalancer) Remove(_ context.Context, svc string) error {
 	b.mu.Lock()

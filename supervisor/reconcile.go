@@ -223,6 +223,13 @@ func (s *Supervisor) create(ctx context.Context, p *Project, svc *Service, r *Re
 	if err != nil {
 		return obs, fmt.Errorf("create: %w", err)
 	}
+	if svc.Network {
+		// Before its process starts: the names of the project's services are there from the
+		// first lookup.
+		if err := s.writeHosts(p.Name, r.ID); err != nil {
+			return obs, err
+		}
+	}
 	if err := s.cfg.Runtime.Start(ctx, r.ID); err != nil {
 		return obs, fmt.Errorf("start: %w", err)
 	}
@@ -401,18 +408,46 @@ func (s *Supervisor) syncEndpoints(ctx context.Context, k string) {
 		ports = svc.Ports
 	}
 	sig := fmt.Sprint(ports, addrs, draining)
-	if s.lastEP[k] == sig || len(ports) == 0 && s.lastEP[k] == "" {
+	switch {
+	case s.lastEP[k] == sig:
 		s.mu.Unlock()
+		return
+	case svc == nil && len(addrs)+len(draining) == 0:
+		// Removed from its project, replicas gone: its ports and virtual IP go too.
+		if s.lastEP[k] == "" {
+			s.mu.Unlock()
+			return
+		}
+		delete(s.lastEP, k)
+		delete(s.vips, k)
+		s.mu.Unlock()
+		if err := s.cfg.Balancer.Remove(ctx, k); err != nil {
+			p, n := splitKey(k)
+			s.emit(Event{Type: "error", Project: p, Service: n, Reason: "load balancer: " + err.Error()})
+		}
+		s.refreshHosts(k)
+		return
+	case (svc == nil || !svc.Network) && s.lastEP[k] == "":
+		s.mu.Unlock() // not on a network: no balancing, no name
 		return
 	}
 	s.lastEP[k] = sig
 	s.mu.Unlock()
-	if err := s.cfg.Balancer.SetEndpoints(ctx, k, ports, addrs, draining); err != nil {
+	vip, err := s.cfg.Balancer.SetEndpoints(ctx, k, ports, addrs, draining)
+	if err != nil {
 		p, n := splitKey(k)
 		s.emit(Event{Type: "error", Project: p, Service: n, Reason: "load balancer: " + err.Error()})
 		s.mu.Lock()
 		delete(s.lastEP, k) // retry on the next pass
 		s.mu.Unlock()
+		return
+	}
+	s.mu.Lock()
+	changed := s.vips[k] != vip
+	s.vips[k] = vip
+	s.mu.Unlock()
+	if changed {
+		s.refreshHosts(k) // a new name: every replica of the project learns it
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,7 @@ type Config struct {
 	Tick     time.Duration      // periodic reconcile of every service; 0: 5 s
 	Parallel int                // concurrent starts per service; 0: 4
 	Capacity Capacity           // the node's, for admission by reservations; zero: HostCapacity()
+	Hosts    Hosts              // service names in each replica's /etc/hosts; nil: none
 }
 
 // Supervisor keeps the declared replicas of each service running. Its loop is a work queue of
@@ -51,6 +53,8 @@ type Supervisor struct {
 	active   map[string]bool
 	lastEP   map[string]string
 	epLocks  map[string]*sync.Mutex // one per service: balancer updates in the order their sets were computed
+	vips     map[string]netip.Addr  // each service's virtual IP, as the balancer gave it
+	hostsMu  sync.Mutex             // hosts files are computed and written in order
 	changed  chan struct{}          // closed and replaced on every change, for waiters
 	wake     chan struct{}
 
@@ -84,7 +88,7 @@ func New(cfg Config) *Supervisor {
 		cfg: cfg, log: cfg.Log, clk: cfg.Clock,
 		projects: map[string]*Project{}, replicas: map[string]*Replica{}, states: map[string]*ServiceState{},
 		timers: map[string]func() bool{}, pending: map[string]bool{}, active: map[string]bool{}, lastEP: map[string]string{},
-		epLocks: map[string]*sync.Mutex{},
+		epLocks: map[string]*sync.Mutex{}, vips: map[string]netip.Addr{},
 		changed: make(chan struct{}), wake: make(chan struct{}, 1),
 	}
 }
@@ -357,6 +361,7 @@ func (s *Supervisor) Down(ctx context.Context, project string) error {
 			delete(s.states, k)
 			delete(s.lastEP, k)
 			delete(s.epLocks, k)
+			delete(s.vips, k)
 			if stop := s.timers[k]; stop != nil {
 				stop()
 				delete(s.timers, k)

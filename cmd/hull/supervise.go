@@ -38,6 +38,7 @@ func newSupervisor(e *env) (*supervisor.Supervisor, io.Closer, error) {
 		Runtime:  &hostrt.Runtime{RT: e.rt, BundleDir: filepath.Join(filepath.Dir(filepath.Clean(e.rt.Root)), "hull-bundles")},
 		Images:   hostrt.StoreImages{Store: images, Local: hostrt.LocalImages{Dir: filepath.Join(e.g.dataDir, "containers")}},
 		Balancer: hostrt.Balancer{RT: e.rt},
+		Hosts:    hostrt.Hosts{RT: e.rt},
 		Networks: hostrt.Networks{RT: e.rt},
 		Store:    st,
 		Log:      e.rt.Log,
