@@ -64,6 +64,12 @@
 // by protocol and port → a chain per service port doing "numgen inc mod N" → a chain per
 // endpoint doing the DNAT. It answers on every address of the host (fib daddr type local),
 // from other hosts and namespaces (prerouting) and from the host itself (output).
+// Endpoints can also be Draining: out of the rules, their conntrack entries kept so open
+// connections finish; an endpoint that leaves both lists loses its flows at once.
+//
+// A service may also have a virtual IP (vip.go): a lease of its network, a /32 on the
+// bridge so the containers' ARP is answered, and a "vips" map → numgen → "dnat ip to ADDR"
+// (every port kept) — the same spreading, for containers that name the service.
 //
 // Reached from the endpoint's own network, the DNAT'd flow goes back out of the bridge
 // it came in by; the hairpin rule masquerades it to the gateway, so the reply comes back
@@ -129,9 +135,8 @@
 //
 // IPv6 (the relay and the rules are IPv4); publishing on one host address only (ports
 // answer on all of them); isolation between networks; a check that a subnet does not
-// collide with the host's own routes; name resolution between containers (the runtime
-// writes /etc/hosts with the container's own name only; ResolvConf and HostsFile make the
-// files). Deleting a link costs an RCU grace period (≈20–35 ms) whoever asks, and a
+// collide with the host's own routes; name resolution (the runtime writes /etc/hosts with
+// the container's own name; the supervisor appends its services' virtual IPs). Deleting a link costs an RCU grace period (≈20–35 ms) whoever asks, and a
 // conntrack cleanup walks the whole hash table (≈9 ms with 262144 buckets, even empty), so
 // Detach costs ≈30–40 ms against ≈2 ms for Attach; the runtime drops the container's
 // namespace first, which takes the pair with it. The relay forks one process per TCP

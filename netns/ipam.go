@@ -265,19 +265,22 @@ func (p ipam) lease(network string, l lease) (Attachment, error) {
 
 // release drops containerID's lease on network, if it has one.
 func (p ipam) release(network, containerID string) error {
-	return p.locked(func() error {
-		st, err := p.load(network)
-		if err != nil {
-			return err
-		}
-		dir := p.leaseDir(network)
-		for a, l := range st.Leases {
-			if l.ContainerID == containerID {
-				if err := os.Remove(filepath.Join(dir, "ip-"+a.String())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					return err
-				}
+	return p.locked(func() error { return p.releaseLocked(network, containerID) })
+}
+
+// releaseLocked is release with the lock held.
+func (p ipam) releaseLocked(network, containerID string) error {
+	st, err := p.load(network)
+	if err != nil {
+		return err
+	}
+	dir := p.leaseDir(network)
+	for a, l := range st.Leases {
+		if l.ContainerID == containerID {
+			if err := os.Remove(filepath.Join(dir, "ip-"+a.String())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
 			}
 		}
-		return nil
-	})
+	}
+	return nil
 }

@@ -149,6 +149,9 @@ func (s *Store) nftEnsure(n Network) error {
 	if err := c.AddSet(servicesMap(), nil); err != nil {
 		return err
 	}
+	if err := c.AddSet(vipsMap(), nil); err != nil {
+		return err
+	}
 	err = c.Flush()
 	s.rec.Step("nftables", "nft add table inet hull; add chain inet hull postrouting|forward|prerouting|output; add map inet hull services", err, time.Since(start))
 	if err != nil {

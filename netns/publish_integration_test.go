@@ -134,7 +134,7 @@ func TestPublishOneEndpoint(t *testing.T) {
 		t.Fatalf("relay restarted by an idempotent publish: %+v, was pid %d", st.Relay, relay)
 	}
 	// The kernel lost the rules (a reboot, a flush by hand): publishing again re-makes them.
-	if err := s.nftService("web", nil, nil); err != nil {
+	if err := s.nftService("web", nil, nil, netip.Addr{}, netip.Addr{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := p.dialTCP(p.world, "192.0.2.1:8080"); !strings.HasPrefix(got, "error") {

@@ -30,6 +30,14 @@ type Service struct {
 	Owner     string     `json:"owner,omitempty"`
 	Ports     []Port     `json:"ports"`
 	Endpoints []Endpoint `json:"endpoints"`
+	// Draining endpoints get no new connection, but the flows they have keep going to them
+	// (their conntrack entries stay) until they leave this list too: a replica being
+	// stopped finishes what it serves.
+	Draining []Endpoint `json:"draining,omitempty"`
+	// VIP, when set (ServiceVIP leases one), is the service's own address on its network:
+	// connections to it, on any port, are spread over the endpoints as the published ports
+	// are. It is also put on the bridge, so the containers' ARP for it is answered.
+	VIP netip.Addr `json:"vip,omitzero"`
 }
 
 // Endpoint is one container serving a Service.
@@ -128,8 +136,11 @@ func checkService(svc Service, n Network) error {
 	if err := checkPorts(svc.Ports); err != nil {
 		return err
 	}
-	seen := map[netip.Addr]bool{}
-	for _, e := range svc.Endpoints {
+	if svc.VIP.IsValid() && (!svc.VIP.Is4() || !n.Subnet.Contains(svc.VIP) || svc.VIP == n.Gateway) {
+		return fmt.Errorf("virtual IP %v: not an address of network %s (%v)", svc.VIP, n.Name, n.Subnet)
+	}
+	seen := map[netip.Addr]bool{svc.VIP: true}
+	for _, e := range slices.Concat(svc.Endpoints, svc.Draining) {
 		switch {
 		case !e.Addr.Is4() || !n.Subnet.Contains(e.Addr) || e.Addr == n.Gateway:
 			return fmt.Errorf("endpoint %s %v: not a container address of network %s (%v)", e.ID, e.Addr, n.Name, n.Subnet)
@@ -162,6 +173,7 @@ func (s *Store) PublishService(ctx context.Context, svc Service) error {
 func (s *Store) publish(ctx context.Context, svc Service) (err error) {
 	svc.Ports = slices.Clone(svc.Ports)
 	svc.Endpoints = slices.Clone(svc.Endpoints)
+	svc.Draining = slices.Clone(svc.Draining)
 	n, err := s.ipam.load(svc.Network)
 	if err != nil {
 		return err
@@ -206,14 +218,20 @@ func (s *Store) publish(ctx context.Context, svc Service) (err error) {
 	if err := s.ipam.saveService(st); err != nil {
 		return err
 	}
-	if err := s.nftService(svc.Name, svc.Ports, addrsOf(svc.Endpoints)); err != nil {
+	if svc.VIP.IsValid() {
+		if err := s.vipOnBridge(n.Network, svc.VIP, true); err != nil {
+			return err
+		}
+	}
+	if err := s.nftService(svc.Name, svc.Ports, addrsOf(svc.Endpoints), svc.VIP, old.VIP); err != nil {
 		return err
 	}
-	if err := s.forgetFlows(old.Ports, gone(old.Endpoints, svc.Endpoints)); err != nil {
+	// An endpoint that moved to Draining keeps its flows; one that left both lists loses them.
+	if err := s.forgetFlows(old.Ports, gone(slices.Concat(old.Endpoints, old.Draining), slices.Concat(svc.Endpoints, svc.Draining))); err != nil {
 		return err
 	}
 	// A port that left is forgotten for the endpoints that stay too.
-	if err := s.forgetFlows(gonePorts(old.Ports, svc.Ports), svc.Endpoints); err != nil {
+	if err := s.forgetFlows(gonePorts(old.Ports, svc.Ports), slices.Concat(svc.Endpoints, svc.Draining)); err != nil {
 		return err
 	}
 	if old.Relay != nil && slices.Equal(old.Relay.Ports, svc.Ports) && s.relayAlive(old.Relay) {
@@ -260,13 +278,23 @@ func (s *Store) unpublish(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.nftService(name, nil, nil); err != nil && !errors.Is(err, unix.ENOENT) {
+	if err := s.nftService(name, nil, nil, netip.Addr{}, st.VIP); err != nil && !errors.Is(err, unix.ENOENT) {
 		return err
+	}
+	if st.VIP.IsValid() {
+		if n, err := s.ipam.load(st.Network); err == nil {
+			if err := s.vipOnBridge(n.Network, st.VIP, false); err != nil {
+				return err
+			}
+			if err := s.ipam.releaseLocked(st.Network, vipOwner(name)); err != nil {
+				return err
+			}
+		}
 	}
 	if err := s.stopRelay(st.Relay); err != nil {
 		return err
 	}
-	if err := s.forgetFlows(st.Ports, st.Endpoints); err != nil {
+	if err := s.forgetFlows(st.Ports, slices.Concat(st.Endpoints, st.Draining)); err != nil {
 		return err
 	}
 	return s.ipam.removeService(name)
@@ -277,7 +305,7 @@ func (s *Store) unpublish(ctx context.Context, name string) error {
 // again would change nothing, and a supervisor may call it every tick without paying for a
 // transaction (and a reboot, which empties the table, still gets it re-made).
 func (s *Store) unchanged(old *svcState, svc Service) bool {
-	if old.Name == "" || old.Owner != svc.Owner || !slices.Equal(old.Ports, svc.Ports) || !slices.Equal(old.Endpoints, svc.Endpoints) {
+	if old.Name == "" || old.Owner != svc.Owner || old.VIP != svc.VIP || !slices.Equal(old.Ports, svc.Ports) || !slices.Equal(old.Endpoints, svc.Endpoints) || !slices.Equal(old.Draining, svc.Draining) {
 		return false
 	}
 	if len(svc.Ports) > 0 && (old.Relay == nil || !slices.Equal(old.Relay.Ports, svc.Ports) || !s.relayAlive(old.Relay)) {
@@ -292,6 +320,12 @@ func (s *Store) unchanged(old *svcState, svc Service) bool {
 		return false
 	}
 	want := map[string]bool{}
+	if svc.VIP.IsValid() {
+		want[vipChainName(svc.Name)] = true
+		for _, e := range svc.Endpoints {
+			want[vipEpChainName(svc.Name, e.Addr)] = true
+		}
+	}
 	for _, p := range svc.Ports {
 		want[svcChainName(svc.Name, p)] = true
 		for _, e := range svc.Endpoints {

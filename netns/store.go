@@ -329,7 +329,7 @@ func (s *Store) sweepChains(ctx context.Context) error {
 		}
 		seen[name] = true
 		if _, err := s.ipam.loadService(name); errors.Is(err, ErrNotFound) {
-			if err := s.nftService(name, nil, nil); err != nil {
+			if err := s.nftService(name, nil, nil, netip.Addr{}, netip.Addr{}); err != nil {
 				return err
 			}
 		}
@@ -385,7 +385,7 @@ func (s *Store) Collect(ctx context.Context, alive func(containerID string) bool
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if !alive(l.ContainerID) {
+			if !alive(l.ContainerID) && !strings.HasPrefix(l.ContainerID, vipOwnerPrefix) {
 				if err := s.Detach(ctx, st.Name, l.ContainerID); err != nil {
 					errs = append(errs, fmt.Errorf("collect: %w", err))
 				}

@@ -39,6 +39,8 @@ import (
 
 const (
 	servicesMapName = "services"
+	vipsMapName     = "vips"
+	vipChainPart    = "vip"
 	svcPrefix       = "svc/"
 	epPrefix        = "ep/"
 	dispatchTag     = "hull:dispatch"
@@ -50,6 +52,16 @@ func servicesMap() *nftables.Set {
 		KeyType:  nftables.MustConcatSetType(nftables.TypeInetProto, nftables.TypeInetService),
 		DataType: nftables.TypeVerdict,
 	}
+}
+
+// vipsMap sends a service's virtual IP to its chain:
+//
+//	map vips { type ipv4_addr : verdict; 10.88.0.250 : goto svc/web/vip }
+//	chain prerouting { ... ip daddr vmap @vips }	(and output, for the host)
+//	chain svc/web/vip { numgen inc mod 2 vmap { 0 : goto ep/web/vip/10.88.0.2, ... } }
+//	chain ep/web/vip/10.88.0.2 { dnat ip to 10.88.0.2 }	# every port, kept as it is
+func vipsMap() *nftables.Set {
+	return &nftables.Set{Table: hullTable, Name: vipsMapName, IsMap: true, KeyType: nftables.TypeIPAddr, DataType: nftables.TypeVerdict}
 }
 
 func natChain(name string, hook *nftables.ChainHook) *nftables.Chain {
@@ -95,8 +107,16 @@ func dispatchRules() []*nftables.Rule {
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 1},
 		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{127}},
 	}
+	vip := []expr.Any{ // meta nfproto ipv4 ip daddr vmap @vips
+		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.NFPROTO_IPV4}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+		&expr.Lookup{SourceRegister: 1, SetName: vipsMapName, DestRegister: 0, IsDestRegSet: true},
+	}
 	tag := []byte(dispatchTag)
 	return []*nftables.Rule{
+		{Table: hullTable, Chain: preroutingChain(), UserData: tag, Exprs: vip},
+		{Table: hullTable, Chain: outputChain(), UserData: tag, Exprs: vip},
 		{Table: hullTable, Chain: preroutingChain(), UserData: tag, Exprs: lookup()},
 		{Table: hullTable, Chain: outputChain(), UserData: tag, Exprs: lookup(notLoopback...)},
 	}
@@ -114,12 +134,53 @@ func epRule(ch *nftables.Chain, p Port, a netip.Addr) *nftables.Rule {
 	}}
 }
 
+// vipChains names a service's virtual-IP chains: "svc/NAME/vip", "ep/NAME/vip/ADDR".
+func vipChainName(svc string) string { return svcPrefix + svc + "/" + vipChainPart }
+func vipEpChainName(svc string, a netip.Addr) string {
+	return fmt.Sprintf("%s%s/%s/%v", epPrefix, svc, vipChainPart, a)
+}
+
+// vipEpRule: dnat ip to ADDR (the port is left as it is: every port of the VIP).
+func vipEpRule(ch *nftables.Chain, a netip.Addr) *nftables.Rule {
+	a4 := a.As4()
+	return &nftables.Rule{Table: hullTable, Chain: ch, Exprs: []expr.Any{
+		&expr.Immediate{Register: 1, Data: a4[:]},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1},
+	}}
+}
+
 // applyService queues, on c, the changes that turn the kernel's objects of service name
-// (the chains in have) into those of ports × addrs. Nothing reaches the kernel before
-// c.Flush, which sends it all as one transaction.
-func applyService(c *nftables.Conn, name string, ports []Port, addrs []netip.Addr, have []string) error {
+// (the chains in have) into those of ports × addrs, and of its virtual IP vip (oldVIP is the
+// one it had, if any). Nothing reaches the kernel before c.Flush, which sends it all as one
+// transaction.
+func applyService(c *nftables.Conn, name string, ports []Port, addrs []netip.Addr, vip, oldVIP netip.Addr, have []string) error {
 	want := map[string]bool{}
 	m := servicesMap()
+	if oldVIP.IsValid() && oldVIP != vip {
+		if err := c.SetDeleteElements(vipsMap(), []nftables.SetElement{{Key: oldVIP.AsSlice()}}); err != nil {
+			return err
+		}
+	}
+	if vip.IsValid() {
+		svc := c.AddChain(regularChain(vipChainName(name)))
+		c.FlushChain(svc)
+		want[svc.Name] = true
+		var eps []string
+		for _, a := range addrs {
+			ep := c.AddChain(regularChain(vipEpChainName(name, a)))
+			c.FlushChain(ep)
+			c.AddRule(vipEpRule(ep, a))
+			want[ep.Name] = true
+			eps = append(eps, ep.Name)
+		}
+		if err := spread(c, svc, eps); err != nil {
+			return err
+		}
+		if err := c.SetAddElements(vipsMap(), []nftables.SetElement{{Key: vip.AsSlice(),
+			VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: svc.Name}}}); err != nil {
+			return err
+		}
+	}
 	for _, p := range ports {
 		svc := c.AddChain(regularChain(svcChainName(name, p)))
 		c.FlushChain(svc)
@@ -132,6 +193,20 @@ func applyService(c *nftables.Conn, name string, ports []Port, addrs []netip.Add
 			want[ep.Name] = true
 			eps = append(eps, ep.Name)
 		}
+		if err := spread(c, svc, eps); err != nil {
+			return err
+		}
+		if err := c.SetAddElements(m, []nftables.SetElement{{Key: dispatchKey(p),
+			VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: svc.Name}}}); err != nil {
+			return err
+		}
+	}
+	return dropService(c, name, want, have)
+}
+
+// spread fills a service chain: round-robin (numgen) over the endpoint chains eps.
+func spread(c *nftables.Conn, svc *nftables.Chain, eps []string) error {
+	{
 		switch len(eps) {
 		case 0:
 			// No endpoint: the packet goes on to the host, where nothing listens, and is
@@ -154,11 +229,13 @@ func applyService(c *nftables.Conn, name string, ports []Port, addrs []netip.Add
 				&expr.Lookup{SourceRegister: 1, SetName: vmap.Name, SetID: vmap.ID, DestRegister: 0, IsDestRegSet: true},
 			}})
 		}
-		if err := c.SetAddElements(m, []nftables.SetElement{{Key: dispatchKey(p),
-			VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: svc.Name}}}); err != nil {
-			return err
-		}
 	}
+	return nil
+}
+
+// dropService queues the deletion of what service name had (have) and no longer has (want).
+func dropService(c *nftables.Conn, name string, want map[string]bool, have []string) error {
+	m := servicesMap()
 	// What the service had and no longer has: dispatch elements first (they reference the
 	// svc chains), then svc chains (they reference ep chains), then ep chains.
 	var drop []string
@@ -232,7 +309,7 @@ func chainService(ch string) string {
 
 // nftService brings service name's rules in line with ports × addrs in one transaction;
 // with no ports it removes them.
-func (s *Store) nftService(name string, ports []Port, addrs []netip.Addr) error {
+func (s *Store) nftService(name string, ports []Port, addrs []netip.Addr, vip, oldVIP netip.Addr) error {
 	c, err := s.nftConn()
 	if err != nil {
 		return err
@@ -241,15 +318,15 @@ func (s *Store) nftService(name string, ports []Port, addrs []netip.Addr) error 
 	if err != nil {
 		return err
 	}
-	if len(ports) == 0 && len(have) == 0 {
+	if len(ports) == 0 && !vip.IsValid() && !oldVIP.IsValid() && len(have) == 0 {
 		return nil
 	}
 	start := time.Now()
-	if err := applyService(c, name, ports, addrs, have); err != nil {
+	if err := applyService(c, name, ports, addrs, vip, oldVIP, have); err != nil {
 		return fmt.Errorf("nftables service %s: %w", name, err)
 	}
 	err = c.Flush()
-	args := fmt.Sprintf("nft -f - (service %s: ports %v → endpoints %v, one transaction)", name, ports, addrs)
+	args := fmt.Sprintf("nft -f - (service %s: ports %v, vip %v → endpoints %v, one transaction)", name, ports, vip, addrs)
 	s.rec.Step("nftables", args, err, time.Since(start))
 	if err != nil {
 		return fmt.Errorf("nftables service %s: %w", name, err)

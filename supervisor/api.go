@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -27,6 +28,9 @@ const DefaultSocket = "/run/hull/hull.sock"
 //	GET    /v1/services                                    []ServiceStatus (service ls)
 //	GET    /v1/service?name=S                              Inspection (service ps, inspect)
 //	POST   /v1/service/restart?name=S                      restart, clears gave-up
+//	POST   /v1/service/rollback?name=S                     back to the previous revision
+//	GET    /v1/service/history?name=S                      []RevisionRecord
+//	POST   /v1/service/scale?name=S&replicas=N             desired replicas
 //	GET    /v1/service/logs?name=S&follow=1                text
 //	GET    /v1/events                                      JSON lines, streaming
 func (s *Supervisor) Handler() http.Handler {
@@ -78,6 +82,43 @@ func (s *Supervisor) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, map[string]string{"service": k})
+	})
+	mux.HandleFunc("POST /v1/service/rollback", func(w http.ResponseWriter, r *http.Request) {
+		k, err := s.Resolve(r.URL.Query().Get("name"))
+		if err == nil {
+			err = s.Rollback(k)
+		}
+		if err != nil {
+			httpError(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, map[string]string{"service": k})
+	})
+	mux.HandleFunc("POST /v1/service/scale", func(w http.ResponseWriter, r *http.Request) {
+		k, err := s.Resolve(r.URL.Query().Get("name"))
+		if err == nil {
+			var n int
+			if n, err = strconv.Atoi(r.URL.Query().Get("replicas")); err == nil {
+				err = s.Scale(k, n)
+			}
+		}
+		if err != nil {
+			httpError(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, map[string]string{"service": k})
+	})
+	mux.HandleFunc("GET /v1/service/history", func(w http.ResponseWriter, r *http.Request) {
+		k, err := s.Resolve(r.URL.Query().Get("name"))
+		var h []RevisionRecord
+		if err == nil {
+			h, err = s.History(k)
+		}
+		if err != nil {
+			httpError(w, http.StatusNotFound, err)
+			return
+		}
+		writeJSON(w, h)
 	})
 	mux.HandleFunc("GET /v1/service/logs", func(w http.ResponseWriter, r *http.Request) {
 		k, err := s.Resolve(r.URL.Query().Get("name"))
@@ -183,6 +224,19 @@ func (c *Client) Inspect(ctx context.Context, name string) (*Inspection, error) 
 
 func (c *Client) Restart(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodPost, "/v1/service/restart?name="+urlEscape(name), nil, nil)
+}
+
+func (c *Client) Rollback(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodPost, "/v1/service/rollback?name="+urlEscape(name), nil, nil)
+}
+
+func (c *Client) Scale(ctx context.Context, name string, n int) error {
+	return c.do(ctx, http.MethodPost, "/v1/service/scale?name="+urlEscape(name)+"&replicas="+strconv.Itoa(n), nil, nil)
+}
+
+func (c *Client) History(ctx context.Context, name string) ([]RevisionRecord, error) {
+	var out []RevisionRecord
+	return out, c.do(ctx, http.MethodGet, "/v1/service/history?name="+urlEscape(name), nil, &out)
 }
 
 // Logs copies a service's logs to w (following with follow, until ctx ends).

@@ -306,6 +306,9 @@ func convertService(cp *types.Project, cs types.ServiceConfig, o LoadOptions) (*
 			warns = append(warns, key+": ignored: "+ignored[key])
 		}
 	}
+	if len(s.Ports) > 0 {
+		s.Drain = DefaultDrain
+	}
 	if x, ok := cs.Extensions["x-hull"]; ok {
 		if err := applyXHull(s, x); err != nil {
 			bad("x-hull: %v", err)

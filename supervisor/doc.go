@@ -25,7 +25,16 @@
 // tables. afterExit (replica.go) is the restart policy and exponential backoff; Health.Next
 // (health.go) is the probe state machine. A service is never reconciled by two workers at once
 // (the work queue in supervisor.go). Every stop is graceful: the replica leaves load balancing
-// (Balancer.SetEndpoints) before stop_signal, and gets SIGKILL after stop_grace_period.
+// (Balancer.SetEndpoints: no new connection, its open ones kept) and is drained (x-hull drain,
+// 1s with ports) before stop_signal, and gets SIGKILL after stop_grace_period. A replica that
+// dies or fails its health check leaves the balancer, its flows forgotten, in the goroutine that
+// noticed, before the exit or failure is recorded: once ps shows it, no connection goes to it.
+//
+// Traffic: rollout.go rolls a changed service out per update_config (start-first with ports,
+// new replicas ready before old ones leave; automatic rollback; 10 revisions of history);
+// scale.go changes replica counts; placement.go admits replicas by reservations and
+// max_replicas_per_node, leaving the rest pending with the reason; discovery.go writes every
+// service's virtual IP (netns spreads it like a published port) into the replicas' /etc/hosts.
 //
 // Before asking the runtime for a container, its record is written to the store; each container
 // also carries annotations (project, service, slot, generation, revision). So a daemon killed
@@ -33,8 +42,8 @@
 // removes half-made ones, records the unknowable exits of those that ended meanwhile and lets the
 // restart policy act, and never starts a duplicate: a slot's generation only grows.
 //
-// What the supervisor needs from the outside is five small interfaces (interfaces.go): Runtime,
-// Images, Balancer, Networks, Store. Only cmd/hull wires the real ones (package hostrt); the
+// What the supervisor needs from the outside is six small interfaces (interfaces.go): Runtime,
+// Images, Balancer, Networks, Hosts, Store. Only cmd/hull wires the real ones (package hostrt); the
 // tests use fakes and a fake clock.
 //
 // # Try it
@@ -43,8 +52,8 @@
 //
 // # Not covered yet
 //
-// Load balancing of published ports, service discovery, placement and rolling updates (issue 7:
-// the Balancer is a no-op until then, and a changed service is replaced slot by slot at once);
-// images from registries (image: is a root filesystem directory until the image store lands);
+// Spreading replicas over CPUs/NUMA nodes with cpusets, placement constraints and spread
+// preferences (kept, not acted on); scale-down by health (the highest slots, the newest, go);
+// autoscaling; names of other projects' services; images from registries (image: is a root filesystem directory until the image store lands);
 // user names in user: (numeric uid[:gid] only); one node.
 package supervisor

@@ -243,12 +243,13 @@ func (fakeImages) Prepare(_ context.Context, ref, id string) (string, ImageConfi
 func (fakeImages) Release(context.Context, string) error { return nil }
 
 type fakeBalancer struct {
-	mu  sync.Mutex
-	eps map[string][]netip.Addr
-	log []string
+	mu   sync.Mutex
+	eps  map[string][]netip.Addr
+	vips map[string]netip.Addr
+	log  []string
 }
 
-func (b *fakeBalancer) SetEndpoints(_ context.Context, svc string, _ []Port, eps []netip.Addr) error {
+func (b *fakeBalancer) SetEndpoints(_ context.Context, svc string, _ []Port, eps, _ []netip.Addr) (netip.Addr, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.eps == nil {
@@ -256,7 +257,13 @@ func (b *fakeBalancer) SetEndpoints(_ context.Context, svc string, _ []Port, eps
 	}
 	b.eps[svc] = eps
 	b.log = append(b.log, fmt.Sprint(len(eps)))
-	return nil
+	if b.vips == nil {
+		b.vips = map[string]netip.Addr{}
+	}
+	if _, ok := b.vips[svc]; !ok {
+		b.vips[svc] = netip.AddrFrom4([4]byte{10, 96, 0, byte(len(b.vips) + 1)})
+	}
+	return b.vips[svc], nil
 }
 func (b *fakeBalancer) Remove(_ context.Context, svc string) error {
 	b.mu.Lock()
@@ -271,6 +278,7 @@ type memStore struct {
 	projects map[string]Project
 	replicas map[string]Replica
 	services map[string]ServiceState
+	onPut    func(Replica) // called before each replica write, without the store's lock
 }
 
 func newMemStore() *memStore {
@@ -299,6 +307,9 @@ func (m *memStore) Projects() ([]*Project, error) {
 	return out, nil
 }
 func (m *memStore) PutReplica(r *Replica) error {
+	if m.onPut != nil {
+		m.onPut(*r)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := *r
@@ -325,7 +336,11 @@ func (m *memStore) Replicas() ([]*Replica, error) {
 func (m *memStore) PutService(k string, st *ServiceState) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := ServiceState{GaveUp: st.GaveUp, Restarted: st.Restarted, Slots: map[int]*Slot{}}
+	c := ServiceState{GaveUp: st.GaveUp, Restarted: st.Restarted, Slots: map[int]*Slot{}, History: append([]RevisionRecord(nil), st.History...)}
+	if st.Rollout != nil {
+		ro := *st.Rollout
+		c.Rollout = &ro
+	}
 	for n, s := range st.Slots {
 		x := *s
 		c.Slots[n] = &x
@@ -344,7 +359,11 @@ func (m *memStore) Services() (map[string]*ServiceState, error) {
 	defer m.mu.Unlock()
 	out := map[string]*ServiceState{}
 	for k, st := range m.services {
-		c := ServiceState{GaveUp: st.GaveUp, Restarted: st.Restarted, Slots: map[int]*Slot{}}
+		c := ServiceState{GaveUp: st.GaveUp, Restarted: st.Restarted, Slots: map[int]*Slot{}, History: st.History}
+		if st.Rollout != nil {
+			ro := *st.Rollout
+			c.Rollout = &ro
+		}
 		for n, s := range st.Slots {
 			x := *s
 			c.Slots[n] = &x

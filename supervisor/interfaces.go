@@ -58,10 +58,19 @@ type Images interface {
 
 // Balancer spreads a service's published ports across its ready replicas. SetEndpoints replaces
 // the whole set atomically; the supervisor calls it before stopping a replica and after one
-// became ready. service is "<project>/<service>".
+// became ready. service is "<project>/<service>". Draining replicas get no new connection but
+// keep the ones they have; a replica in neither list loses its flows too (it is dead or sick).
+// It returns the service's virtual IP, stable for the service's life, where its name resolves
+// (invalid: the balancer gives none).
 type Balancer interface {
-	SetEndpoints(ctx context.Context, service string, ports []Port, endpoints []netip.Addr) error
+	SetEndpoints(ctx context.Context, service string, ports []Port, ready, draining []netip.Addr) (vip netip.Addr, err error)
 	Remove(ctx context.Context, service string) error
+}
+
+// Hosts keeps the service names of a replica's project in its /etc/hosts: lines are
+// "ADDR\tNAME..." entries replacing the ones written before.
+type Hosts interface {
+	SetHosts(containerID string, lines []string) error
 }
 
 // Networks makes sure a project's network exists, and removes it at `down`.
@@ -87,8 +96,10 @@ func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
 // reachable at their own addresses only.
 type NopBalancer struct{}
 
-func (NopBalancer) SetEndpoints(context.Context, string, []Port, []netip.Addr) error { return nil }
-func (NopBalancer) Remove(context.Context, string) error                             { return nil }
+func (NopBalancer) SetEndpoints(context.Context, string, []Port, []netip.Addr, []netip.Addr) (netip.Addr, error) {
+	return netip.Addr{}, nil
+}
+func (NopBalancer) Remove(context.Context, string) error { return nil }
 
 // NopNetworks leaves networks alone: replicas then need x-hull network: none.
 type NopNetworks struct{}

@@ -183,7 +183,8 @@ func TestDiff(t *testing.T) {
 		changed := *svc
 		changed.Image = "/other"
 		p := Diff(View{Now: now, Service: &changed, DepsReady: true, Replicas: []*Replica{rep(1, 1, Running, HealthNone), rep(2, 1, Running, HealthNone), rep(3, 1, Running, HealthNone)}})
-		if len(p.Actions) != 3 || p.Actions[0].Reason != ReasonChanged {
+		// No ports: stop-first, one slot at a time.
+		if len(p.Actions) != 1 || p.Actions[0].Reason != ReasonChanged {
 			t.Fatalf("%+v", p.Actions)
 		}
 	})

@@ -32,14 +32,17 @@ type Service struct {
 	CapDrop    []string          `json:"capDrop,omitempty"`
 	StopSignal string            `json:"stopSignal"`
 	StopGrace  time.Duration     `json:"stopGrace"`
-	Replicas   int               `json:"replicas"`
-	Restart    RestartPolicy     `json:"restart"`
-	Backoff    Backoff           `json:"backoff"`
-	Health     *HealthCheck      `json:"health,omitempty"`
-	DependsOn  map[string]string `json:"dependsOn,omitempty"` // service → condition (service_started, service_healthy)
-	Resources  Resources         `json:"resources"`
-	Logging    Logging           `json:"logging"`
-	Network    bool              `json:"network"` // join the project's network (x-hull network: none turns it off)
+	// Drain is how long a replica being stopped keeps its open connections, out of load
+	// balancing, before stop_signal: what was in flight when it left finishes.
+	Drain     time.Duration     `json:"drain,omitempty"`
+	Replicas  int               `json:"replicas"`
+	Restart   RestartPolicy     `json:"restart"`
+	Backoff   Backoff           `json:"backoff"`
+	Health    *HealthCheck      `json:"health,omitempty"`
+	DependsOn map[string]string `json:"dependsOn,omitempty"` // service → condition (service_started, service_healthy)
+	Resources Resources         `json:"resources"`
+	Logging   Logging           `json:"logging"`
+	Network   bool              `json:"network"` // join the project's network (x-hull network: none turns it off)
 	// Kept for rolling updates, rollback and placement (issue 7); not acted on yet.
 	Update    *UpdateConfig `json:"update,omitempty"`
 	Rollback  *UpdateConfig `json:"rollback,omitempty"`
@@ -131,6 +134,10 @@ type Logging struct {
 	MaxFiles int   `json:"maxFiles"`
 }
 
+// DefaultDrain is the drain of a service with published ports: new connections stop at once,
+// and a second is plenty for what a client had sent before (an accept queue, a request).
+const DefaultDrain = time.Second
+
 // DefaultLogging is 10 MB × 5, as issue 6 asks.
 var DefaultLogging = Logging{MaxSize: 10 << 20, MaxFiles: 5}
 
@@ -157,7 +164,7 @@ type Placement struct {
 func (s *Service) Revision() string {
 	c := *s
 	c.Replicas, c.Restart, c.Backoff, c.Health, c.DependsOn, c.Logging = 0, RestartPolicy{}, Backoff{}, nil, nil, Logging{}
-	c.Update, c.Rollback, c.Placement, c.Ports = nil, nil, nil, nil
+	c.Update, c.Rollback, c.Placement, c.Ports, c.Drain = nil, nil, nil, nil, 0
 	b, _ := json.Marshal(c)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:6])

@@ -33,7 +33,12 @@ func (s *Supervisor) reconcile(ctx context.Context, k string) {
 		s.persistReplicaLocked(r)
 		stops = append(stops, r)
 	}
-	s.scheduleWakeLocked(k, plan.WakeAt)
+	s.setPendingLocked(k, plan.Pending)
+	wake := plan.WakeAt
+	if at := s.rolloutProgressLocked(k); !at.IsZero() && (wake.IsZero() || at.Before(wake)) {
+		wake = at
+	}
+	s.scheduleWakeLocked(k, wake)
 	s.mu.Unlock()
 
 	if len(stops) > 0 {
@@ -79,9 +84,13 @@ func (s *Supervisor) reconcile(ctx context.Context, k string) {
 
 // viewLocked observes one service.
 func (s *Supervisor) viewLocked(k string) View {
-	v := View{Now: s.clk.Now(), Service: s.serviceLocked(k), DepsReady: true}
+	v := View{Now: s.clk.Now(), Service: s.serviceLocked(k), DepsReady: true, Free: s.freeLocked()}
 	st := s.stateLocked(k)
 	v.Slots, v.GaveUp, v.Restarted = map[int]*Slot{}, st.GaveUp, st.Restarted
+	if st.Rollout != nil {
+		ro := *st.Rollout
+		v.Rollout = &ro
+	}
 	for n, sl := range st.Slots {
 		c := *sl
 		v.Slots[n] = &c
@@ -134,6 +143,7 @@ func (s *Supervisor) failLocked(k string, svc *Service, r *Replica, exit Exit) {
 	case r.Health.Status == HealthHealthy:
 		ran = exit.At.Sub(r.Health.Since)
 	}
+	s.rolloutFailureLocked(k, svc, r, exit)
 	next, giveUp := afterExit(*sl, svc.Restart, svc.Backoff, exit, ran, exit.At, s.cfg.Rand())
 	*sl = next
 	if giveUp != "" && st.GaveUp == "" {
@@ -213,6 +223,13 @@ func (s *Supervisor) create(ctx context.Context, p *Project, svc *Service, r *Re
 	if err != nil {
 		return obs, fmt.Errorf("create: %w", err)
 	}
+	if svc.Network {
+		// Before its process starts: the names of the project's services are there from the
+		// first lookup.
+		if err := s.writeHosts(p.Name, r.ID); err != nil {
+			return obs, err
+		}
+	}
 	if err := s.cfg.Runtime.Start(ctx, r.ID); err != nil {
 		return obs, fmt.Errorf("start: %w", err)
 	}
@@ -231,6 +248,9 @@ func (s *Supervisor) watchLocked(ctx context.Context, k string, r *Replica, svc 
 		if err != nil {
 			exit = Exit{At: s.clk.Now(), Reason: "exit status unknown: " + err.Error()}
 		}
+		// Out of load balancing first: from the moment anyone can see the exit (ps, events,
+		// the store), no new connection goes to the dead replica.
+		s.leave(ctx, k, r)
 		s.exited(k, r, exit)
 	}()
 	if svc != nil && svc.Health != nil && r.State == Running {
@@ -287,6 +307,20 @@ func (s *Supervisor) stop(ctx context.Context, svc *Service, r *Replica) {
 		}
 		grace = svc.StopGrace
 	}
+	if svc != nil && svc.Drain > 0 && r.StopReason != ReasonUnhealthy {
+		// Out of load balancing already (committed); its open connections still reach it.
+		drained := make(chan struct{})
+		cancel := s.clk.AfterFunc(svc.Drain, func() { close(drained) })
+		select {
+		case <-r.done:
+			cancel()
+			return
+		case <-ctx.Done():
+			cancel()
+			return
+		case <-drained:
+		}
+	}
 	s.emit(Event{Type: "stop", Project: r.Project, Service: r.Service, Replica: r.ID, Reason: r.StopReason})
 	if err := s.cfg.Runtime.Kill(r.ID, sig); err != nil {
 		s.log.Debug("stop signal", "replica", r.ID, "err", err)
@@ -326,36 +360,94 @@ func (s *Supervisor) remove(ctx context.Context, k, id string) {
 	s.notifyLocked()
 }
 
-// syncEndpoints gives the balancer the service's ready replicas, when they changed.
+// leave takes a replica out of load balancing now, in the caller's goroutine: the balancer
+// has committed the change (and forgotten the flows to it) when leave returns.
+func (s *Supervisor) leave(ctx context.Context, k string, r *Replica) {
+	s.mu.Lock()
+	was := r.ready()
+	r.leaving = true
+	s.mu.Unlock()
+	if was {
+		s.syncEndpoints(ctx, k)
+	}
+}
+
+// syncEndpoints gives the balancer the service's ready replicas, when they changed. Calls for
+// one service are serialised, and each computes its set inside that order, so the balancer
+// never receives an older set after a newer one.
 func (s *Supervisor) syncEndpoints(ctx context.Context, k string) {
 	s.mu.Lock()
+	l := s.epLocks[k]
+	if l == nil {
+		l = &sync.Mutex{}
+		s.epLocks[k] = l
+	}
+	s.mu.Unlock()
+	l.Lock()
+	defer l.Unlock()
+	s.mu.Lock()
 	svc := s.serviceLocked(k)
-	var addrs []netip.Addr
+	var addrs, draining []netip.Addr
 	for _, r := range s.replicas {
-		if key(r.Project, r.Service) == k && r.ready() {
-			if a, err := netip.ParseAddr(r.Address); err == nil {
-				addrs = append(addrs, a)
-			}
+		if key(r.Project, r.Service) != k {
+			continue
+		}
+		a, err := netip.ParseAddr(r.Address)
+		switch {
+		case err != nil:
+		case r.ready():
+			addrs = append(addrs, a)
+		case r.draining():
+			draining = append(draining, a)
 		}
 	}
 	sort.Slice(addrs, func(i, j int) bool { return addrs[i].Less(addrs[j]) })
+	sort.Slice(draining, func(i, j int) bool { return draining[i].Less(draining[j]) })
 	var ports []Port
 	if svc != nil {
 		ports = svc.Ports
 	}
-	sig := fmt.Sprint(ports, addrs)
-	if s.lastEP[k] == sig || len(ports) == 0 && s.lastEP[k] == "" {
+	sig := fmt.Sprint(ports, addrs, draining)
+	switch {
+	case s.lastEP[k] == sig:
 		s.mu.Unlock()
+		return
+	case svc == nil && len(addrs)+len(draining) == 0:
+		// Removed from its project, replicas gone: its ports and virtual IP go too.
+		if s.lastEP[k] == "" {
+			s.mu.Unlock()
+			return
+		}
+		delete(s.lastEP, k)
+		delete(s.vips, k)
+		s.mu.Unlock()
+		if err := s.cfg.Balancer.Remove(ctx, k); err != nil {
+			p, n := splitKey(k)
+			s.emit(Event{Type: "error", Project: p, Service: n, Reason: "load balancer: " + err.Error()})
+		}
+		s.refreshHosts(k)
+		return
+	case (svc == nil || !svc.Network) && s.lastEP[k] == "":
+		s.mu.Unlock() // not on a network: no balancing, no name
 		return
 	}
 	s.lastEP[k] = sig
 	s.mu.Unlock()
-	if err := s.cfg.Balancer.SetEndpoints(ctx, k, ports, addrs); err != nil {
+	vip, err := s.cfg.Balancer.SetEndpoints(ctx, k, ports, addrs, draining)
+	if err != nil {
 		p, n := splitKey(k)
 		s.emit(Event{Type: "error", Project: p, Service: n, Reason: "load balancer: " + err.Error()})
 		s.mu.Lock()
 		delete(s.lastEP, k) // retry on the next pass
 		s.mu.Unlock()
+		return
+	}
+	s.mu.Lock()
+	changed := s.vips[k] != vip
+	s.vips[k] = vip
+	s.mu.Unlock()
+	if changed {
+		s.refreshHosts(k) // a new name: every replica of the project learns it
 	}
 }
 
@@ -410,8 +502,19 @@ func (s *Supervisor) probeLoop(ctx context.Context, k string, r *Replica, hc Hea
 			s.mu.Unlock()
 			return
 		}
+		next := r.Health.Next(ok, out, s.clk.Now(), r.Started, &hc)
+		if next.Status == HealthUnhealthy && r.Health.Status != HealthUnhealthy {
+			// As for an exit: out of load balancing before the failure is recorded.
+			s.mu.Unlock()
+			s.leave(ctx, k, r)
+			s.mu.Lock()
+			if r.State != Running {
+				s.mu.Unlock()
+				return
+			}
+		}
 		prev := r.Health.Status
-		r.Health = r.Health.Next(ok, out, s.clk.Now(), r.Started, &hc)
+		r.Health = next
 		if r.Health.Status != prev {
 			s.persistReplicaLocked(r)
 			reason := ""

@@ -38,7 +38,8 @@ type Replica struct {
 	Exit       *Exit        `json:"exit,omitempty"`
 	Adopted    bool         `json:"adopted,omitempty"` // made by an earlier daemon: its exit status is unknowable
 
-	done chan struct{} // closed when its exit is recorded
+	done    chan struct{} // closed when its exit is recorded
+	leaving bool          // out of load balancing already: its exit or failure is being recorded
 }
 
 // Name is how people call a replica: web-2.
@@ -46,7 +47,13 @@ func (r *Replica) Name() string { return fmt.Sprintf("%s-%d", r.Service, r.Slot)
 
 // ready says whether the replica should receive traffic.
 func (r *Replica) ready() bool {
-	return r.State == Running && (r.Health.Status == HealthNone || r.Health.Status == HealthHealthy)
+	return r.State == Running && !r.leaving && (r.Health.Status == HealthNone || r.Health.Status == HealthHealthy)
+}
+
+// draining says whether the replica is being stopped by hull for a reason that leaves its open
+// connections alone: they may finish (a sick or dead replica's are cut at once).
+func (r *Replica) draining() bool {
+	return r.State == Stopping && !r.leaving && r.StopReason != ReasonUnhealthy
 }
 
 // Exit is how a replica's process ended.
@@ -100,9 +107,12 @@ type Slot struct {
 
 // ServiceState is what the supervisor keeps per service besides its replicas.
 type ServiceState struct {
-	Slots     map[int]*Slot `json:"slots"`
-	GaveUp    string        `json:"gaveUp,omitempty"`   // why no more restarts happen until `service restart`
-	Restarted time.Time     `json:"restarted,omitzero"` // the last `service restart`
+	Slots     map[int]*Slot    `json:"slots"`
+	GaveUp    string           `json:"gaveUp,omitempty"`   // why no more restarts happen until `service restart`
+	Restarted time.Time        `json:"restarted,omitzero"` // the last `service restart`
+	Rollout   *Rollout         `json:"rollout,omitempty"`  // the last (or current) update
+	History   []RevisionRecord `json:"history,omitempty"`  // oldest first, HistoryLimit at most
+	Pending   map[int]string   `json:"-"`                  // slots placement keeps empty, and why
 }
 
 func (st *ServiceState) slot(n int) *Slot {

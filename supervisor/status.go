@@ -22,6 +22,8 @@ type ServiceStatus struct {
 	Ready    int             `json:"ready"`
 	Ports    []Port          `json:"ports,omitempty"`
 	GaveUp   string          `json:"gaveUp,omitempty"`
+	Revision string          `json:"revision,omitempty"`
+	Update   *Rollout        `json:"update,omitempty"`
 	Replicas []ReplicaStatus `json:"replicas,omitempty"`
 }
 
@@ -29,6 +31,7 @@ type ServiceStatus struct {
 type ReplicaStatus struct {
 	Name       string    `json:"name"`
 	ID         string    `json:"id"`
+	Revision   string    `json:"revision,omitempty"`
 	State      string    `json:"state"`
 	Health     string    `json:"health"`
 	Pid        int       `json:"pid,omitempty"`
@@ -38,6 +41,7 @@ type ReplicaStatus struct {
 	NextStart  time.Time `json:"nextStart,omitzero"`
 	LastExit   *Exit     `json:"lastExit,omitempty"`
 	StopReason string    `json:"stopReason,omitempty"`
+	Reason     string    `json:"reason,omitempty"` // why a pending slot has no replica
 }
 
 // Inspection is `hull service inspect`: the desired service and everything known about it.
@@ -77,7 +81,11 @@ func (s *Supervisor) statusLocked(k string) ServiceStatus {
 	st := s.stateLocked(k)
 	ss := ServiceStatus{Project: p, Service: n, GaveUp: st.GaveUp}
 	if svc != nil {
-		ss.Image, ss.Desired, ss.Ports = svc.Image, svc.Replicas, svc.Ports
+		ss.Image, ss.Desired, ss.Ports, ss.Revision = svc.Image, svc.Replicas, svc.Ports, svc.Revision()
+	}
+	if st.Rollout != nil {
+		ro := *st.Rollout
+		ss.Update = &ro
 	}
 	shown := map[int]bool{}
 	for _, r := range s.replicas {
@@ -92,7 +100,7 @@ func (s *Supervisor) statusLocked(k string) ServiceStatus {
 		}
 		sl := st.slot(r.Slot)
 		shown[r.Slot] = true
-		ss.Replicas = append(ss.Replicas, ReplicaStatus{Name: r.Name(), ID: r.ID, State: string(r.State),
+		ss.Replicas = append(ss.Replicas, ReplicaStatus{Name: r.Name(), ID: r.ID, Revision: r.Revision, State: string(r.State),
 			Health: string(r.Health.Status), Pid: r.Pid, Address: r.Address, Started: r.Started,
 			Restarts: sl.Attempts, LastExit: sl.LastExit, StopReason: r.StopReason})
 	}
@@ -102,7 +110,7 @@ func (s *Supervisor) statusLocked(k string) ServiceStatus {
 		}
 		// An empty slot: backing off, done, or given up. ps shows it with its last exit.
 		sl := st.slot(n)
-		state := "pending"
+		state, why := "pending", st.Pending[n]
 		switch {
 		case st.GaveUp != "":
 			state = "gave up"
@@ -112,7 +120,7 @@ func (s *Supervisor) statusLocked(k string) ServiceStatus {
 			state = "backoff"
 		}
 		ss.Replicas = append(ss.Replicas, ReplicaStatus{Name: fmt.Sprintf("%s-%d", n2(k), n), State: state,
-			Restarts: sl.Attempts, NextStart: sl.NextStart, LastExit: sl.LastExit})
+			Restarts: sl.Attempts, NextStart: sl.NextStart, LastExit: sl.LastExit, Reason: why})
 	}
 	sort.Slice(ss.Replicas, func(i, j int) bool {
 		if ss.Replicas[i].Name != ss.Replicas[j].Name {

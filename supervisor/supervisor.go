@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,8 @@ type Config struct {
 	Rand     func() float64     // jitter source in [0,1); nil: math/rand
 	Tick     time.Duration      // periodic reconcile of every service; 0: 5 s
 	Parallel int                // concurrent starts per service; 0: 4
+	Capacity Capacity           // the node's, for admission by reservations; zero: HostCapacity()
+	Hosts    Hosts              // service names in each replica's /etc/hosts; nil: none
 }
 
 // Supervisor keeps the declared replicas of each service running. Its loop is a work queue of
@@ -49,7 +52,10 @@ type Supervisor struct {
 	pending  map[string]bool
 	active   map[string]bool
 	lastEP   map[string]string
-	changed  chan struct{} // closed and replaced on every change, for waiters
+	epLocks  map[string]*sync.Mutex // one per service: balancer updates in the order their sets were computed
+	vips     map[string]netip.Addr  // each service's virtual IP, as the balancer gave it
+	hostsMu  sync.Mutex             // hosts files are computed and written in order
+	changed  chan struct{}          // closed and replaced on every change, for waiters
 	wake     chan struct{}
 
 	wg sync.WaitGroup
@@ -69,6 +75,9 @@ func New(cfg Config) *Supervisor {
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 4
 	}
+	if cfg.Capacity == (Capacity{}) {
+		cfg.Capacity = HostCapacity()
+	}
 	if cfg.Balancer == nil {
 		cfg.Balancer = NopBalancer{}
 	}
@@ -79,6 +88,7 @@ func New(cfg Config) *Supervisor {
 		cfg: cfg, log: cfg.Log, clk: cfg.Clock,
 		projects: map[string]*Project{}, replicas: map[string]*Replica{}, states: map[string]*ServiceState{},
 		timers: map[string]func() bool{}, pending: map[string]bool{}, active: map[string]bool{}, lastEP: map[string]string{},
+		epLocks: map[string]*sync.Mutex{}, vips: map[string]netip.Addr{},
 		changed: make(chan struct{}), wake: make(chan struct{}, 1),
 	}
 }
@@ -304,6 +314,9 @@ func (s *Supervisor) Apply(ctx context.Context, p *Project) error {
 	}
 	s.projects[p.Name] = p
 	s.emit(Event{Type: "apply", Project: p.Name, Reason: fmt.Sprintf("%d services", len(p.Services))})
+	for n, svc := range p.Services {
+		s.recordRevisionLocked(key(p.Name, n), svc, "up", false)
+	}
 	s.enqueueProjectLocked(p.Name)
 	for n := range p.Services {
 		s.enqueueLocked(key(p.Name, n))
@@ -347,6 +360,8 @@ func (s *Supervisor) Down(ctx context.Context, project string) error {
 		if p, _ := splitKey(k); p == project {
 			delete(s.states, k)
 			delete(s.lastEP, k)
+			delete(s.epLocks, k)
+			delete(s.vips, k)
 			if stop := s.timers[k]; stop != nil {
 				stop()
 				delete(s.timers, k)

@@ -14,7 +14,9 @@ import (
 //	  backoff: {initial: 100ms, max: 30s, factor: 2, jitter: 0.1, reset_after: 10s}
 //	  probe: {type: http, port: 80, path: /healthz, interval: 5s, timeout: 1s, retries: 3, start_period: 0s}
 //	  network: none        # replicas get a network namespace with loopback only
+//	  drain: 1s            # a stopping replica's connections may finish (default 1s with ports)
 type xHull struct {
+	Drain   *string `json:"drain"`
 	Backoff *struct {
 		Initial    *string  `json:"initial"`
 		Max        *string  `json:"max"`
@@ -78,6 +80,7 @@ func applyXHull(s *Service, raw any) error {
 			errs = append(errs, errors.New("backoff.max is below backoff.initial"))
 		}
 	}
+	dur("drain", x.Drain, &s.Drain)
 	if p := x.Probe; p != nil {
 		h := &HealthCheck{Kind: ProbeKind(p.Type), Port: p.Port, Path: p.Path, Retries: p.Retries,
 			Interval: 5 * time.Second, Timeout: time.Second}

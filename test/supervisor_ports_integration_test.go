@@ -38,13 +38,29 @@ func TestSupervisorPublishedPortSpreads(t *testing.T) {
 	if n := len(replicasIn(seen)); n != 3 {
 		t.Fatalf("%d replicas answered through the port, want 3: %v", n, seen)
 	}
+	// A Go client keeps connecting (a new connection per request) through the port while a
+	// replica is killed: only requests already under way when it died may fail. Once the
+	// supervisor shows the exit, the dead replica has left the balancer: no request that
+	// starts after that fails.
+	l := startLoad(t, s.netns, "127.0.0.1:18080", 4)
+	time.Sleep(300 * time.Millisecond)
 	victim := s.running("web", true)["web-2"]
 	s.mustHull("kill", victim.ID, "KILL")
-	// Once the supervisor has seen the exit, the dead replica is out of the balancer.
+	var exitSeen time.Time
 	s.eventually("web-2's exit noticed", 10*time.Second, func() bool {
 		r, ok := s.running("web", false)["web-2"]
+		exitSeen = time.Now()
 		return !ok || r.ID != victim.ID
 	})
+	time.Sleep(time.Second)
+	n, failed := l.count(exitSeen)
+	all := l.results()
+	if n < 20 {
+		t.Fatalf("only %d requests in the second after the exit was seen: %s", n, summary(all))
+	}
+	if len(failed) > 0 {
+		t.Errorf("%d of %d requests started after the exit was seen failed, first: %+v (all: %s)", len(failed), n, failed[0], summary(all))
+	}
 	for i := 0; i < 6; i++ {
 		if got := get(); !strings.HasPrefix(got, "hello from ") {
 			t.Errorf("request %d after a replica was killed: %q", i, got)

@@ -57,7 +57,7 @@ var commands = map[string]command{
 	"daemon":   {"run the supervisor: keeps compose services' replicas running", cmdDaemon},
 	"up":       {"bring up a compose file's services (runs a daemon if none is running)", cmdUp},
 	"down":     {"stop and remove a compose project's replicas", cmdDown},
-	"service":  {"services of the supervisor: ls, ps, logs, inspect, restart", cmdService},
+	"service":  {"services of the supervisor: ls, ps, logs, inspect, restart, scale, rollback, history", cmdService},
 	"features": {"print the runtime-spec features hull implements", cmdFeatures},
 }
 

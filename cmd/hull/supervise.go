@@ -38,6 +38,7 @@ func newSupervisor(e *env) (*supervisor.Supervisor, io.Closer, error) {
 		Runtime:  &hostrt.Runtime{RT: e.rt, BundleDir: filepath.Join(filepath.Dir(filepath.Clean(e.rt.Root)), "hull-bundles")},
 		Images:   hostrt.StoreImages{Store: images, Local: hostrt.LocalImages{Dir: filepath.Join(e.g.dataDir, "containers")}},
 		Balancer: hostrt.Balancer{RT: e.rt},
+		Hosts:    hostrt.Hosts{RT: e.rt},
 		Networks: hostrt.Networks{RT: e.rt},
 		Store:    st,
 		Log:      e.rt.Log,
@@ -236,9 +237,9 @@ func cmdDown(ctx context.Context, e *env, args []string) (int, error) {
 	return 0, supervisor.NewClient(e.g.socket).Down(ctx, project)
 }
 
-// cmdService is `hull service ls|ps|logs|inspect|restart`.
+// cmdService is `hull service ls|ps|logs|inspect|restart|scale|rollback|history`.
 func cmdService(ctx context.Context, e *env, args []string) (int, error) {
-	const use = "service: usage: hull service ls | ps SERVICE | logs [-f] SERVICE | inspect SERVICE | restart SERVICE"
+	const use = "service: usage: hull service ls | ps SERVICE | logs [-f] SERVICE | inspect SERVICE | restart SERVICE | scale SERVICE=N... | rollback SERVICE | history SERVICE"
 	if len(args) == 0 {
 		return 0, usageError{use}
 	}
@@ -265,6 +266,8 @@ func cmdService(ctx context.Context, e *env, args []string) (int, error) {
 			status := "ok"
 			if s.GaveUp != "" {
 				status = "gave up: " + s.GaveUp
+			} else if u := s.Update; u.Active() {
+				status = u.State + " to " + u.Revision
 			} else if s.Running < s.Desired {
 				status = "converging"
 			}
@@ -288,8 +291,15 @@ func cmdService(ctx context.Context, e *env, args []string) (int, error) {
 		if in.GaveUp != "" {
 			fmt.Fprintf(e.stdout, "%s gave up: %s (hull service restart %s)\n", in.Service, in.GaveUp, in.Service)
 		}
+		if u := in.Update; u != nil {
+			fmt.Fprintf(e.stdout, "update %s → %s: %s", u.From, u.Revision, u.State)
+			if u.Reason != "" {
+				fmt.Fprintf(e.stdout, " (%s)", u.Reason)
+			}
+			fmt.Fprintln(e.stdout)
+		}
 		w := tabwriter.NewWriter(e.stdout, 4, 1, 3, ' ', 0)
-		fmt.Fprintln(w, "NAME\tID\tSTATE\tHEALTH\tPID\tADDRESS\tUPTIME\tRESTARTS\tLAST EXIT")
+		fmt.Fprintln(w, "NAME\tID\tREVISION\tSTATE\tHEALTH\tPID\tADDRESS\tUPTIME\tRESTARTS\tLAST EXIT")
 		now := time.Now()
 		for _, r := range in.Replicas {
 			up, last := "-", "-"
@@ -300,10 +310,13 @@ func cmdService(ctx context.Context, e *env, args []string) (int, error) {
 				last = r.LastExit.String()
 			}
 			state := r.State
+			if r.Reason != "" {
+				state += ": " + r.Reason
+			}
 			if !r.NextStart.IsZero() && r.NextStart.After(now) {
 				state += " (" + r.NextStart.Sub(now).Round(time.Millisecond).String() + ")"
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\n", r.Name, dash(r.ID), state, dash(r.Health), r.Pid, dash(r.Address), up, r.Restarts, last)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\n", r.Name, dash(r.ID), dash(r.Revision), state, dash(r.Health), r.Pid, dash(r.Address), up, r.Restarts, last)
 		}
 		return 0, w.Flush()
 	case "logs":
@@ -318,6 +331,43 @@ func cmdService(ctx context.Context, e *env, args []string) (int, error) {
 			return 0, err
 		}
 		return 0, c.Restart(ctx, fs.Arg(0))
+	case "scale":
+		if err := parse(fs, rest, 1, -1, "SERVICE=REPLICAS..."); err != nil {
+			return 0, err
+		}
+		for _, a := range fs.Args() {
+			name, n, err := supervisor.ParseScale(a)
+			if err != nil {
+				return 0, err
+			}
+			if err := c.Scale(ctx, name, n); err != nil {
+				return 0, err
+			}
+		}
+		return 0, nil
+	case "rollback":
+		if err := parse(fs, rest, 1, 1, "SERVICE"); err != nil {
+			return 0, err
+		}
+		return 0, c.Rollback(ctx, fs.Arg(0))
+	case "history":
+		if err := parse(fs, rest, 1, 1, "[--format table|json] SERVICE"); err != nil {
+			return 0, err
+		}
+		h, err := c.History(ctx, fs.Arg(0))
+		if err != nil {
+			return 0, err
+		}
+		if *format == "json" {
+			return 0, printJSON(e.stdout, h)
+		}
+		w := tabwriter.NewWriter(e.stdout, 4, 1, 3, ' ', 0)
+		fmt.Fprintln(w, "REVISION\tCREATED\tCAUSE\tIMAGE\tCOMMAND")
+		for i := len(h) - 1; i >= 0; i-- {
+			r := h[i]
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Revision, r.At.Format(time.RFC3339), r.Cause, r.Spec.Image, dash(strings.Join(r.Spec.Command, " ")))
+		}
+		return 0, w.Flush()
 	}
 	return 0, usageError{use}
 }

@@ -5,19 +5,27 @@
 //	GET /healthz  200, or 503 once /tmp/unhealthy exists (tests make a replica sick with exec)
 //	GET /crash    exits with code 3 (a crash on demand)
 //
-// It listens on $PORT (default 80) and stops cleanly on SIGTERM.
+// It listens on $PORT (default 80) and stops cleanly on SIGTERM. `httpd get URL` is a client
+// instead: it prints the body (Go's own resolver, which reads /etc/hosts: the tests' way to
+// check service names, since Debian's static busybox crashes in name lookups).
 package main
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "get" {
+		get(os.Args[2])
+		return
+	}
 	host, _ := os.Hostname()
 	port := os.Getenv("PORT")
 	if port == "" {
@@ -51,4 +59,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+func get(url string) {
+	c := &http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(os.Stdout, resp.Body)
 }
