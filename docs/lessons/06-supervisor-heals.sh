@@ -37,20 +37,23 @@ later "kill $daemon; wait $daemon 2>/dev/null"
 i=0; until labhull service ls >/dev/null 2>&1; do i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done
 show "labhull up -d -f $lab/compose.yaml"
 later "labhull down -p lesson06"
-running() { labhull service ps lesson06/web | awk '$3 == "running"' | wc -l; }
+# col NAME: print ps' column NAME (found by its header) of each replica: NAME, then the value.
+col() { labhull service ps lesson06/web | awk -v c="$1" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c) n = i; next} {print $1, $n}'; }
+running() { col STATE | grep -c ' running$'; }
 i=0; until [ "$(running)" = 2 ]; do i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done
 show "labhull service ps lesson06/web"
 
 say "A crash: kill -9 of web-1's process"
-pid=$(labhull service ps lesson06/web | awk '$1 == "web-1" {print $5}')
+pid=$(col PID | awk '$1 == "web-1" {print $2}')
 show "kill -9 $pid"
 sleep 0.1
 show "labhull service ps lesson06/web"
 echo "(web-1 exited, killed by SIGKILL; its replacement waits for the 500 ms backoff)"
 i=0; until [ "$(running)" = 2 ]; do i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done
 show "labhull service ps lesson06/web"
-expect "web-1 was replaced: a new process, one restart, the SIGKILL recorded" sh -c \
-	"labhull() { \"$HULL\" $flags \"\$@\"; }; labhull service ps lesson06/web | awk '\$1 == \"web-1\"' | grep -v ' $pid ' | grep -q 'SIGKILL'"
+newpid=$(col PID | awk '$1 == "web-1" {print $2}')
+expect "web-1 was replaced: a new process, the SIGKILL recorded" sh -c \
+	"[ '$newpid' != '$pid' ] && labhull() { \"$HULL\" $flags \"\$@\"; }; labhull service ps lesson06/web | grep '^web-1 ' | grep -q SIGKILL"
 
 say "The supervisor's own events"
 show "grep -E 'exit|start' $lab/daemon.log | tail -n 4"
