@@ -108,7 +108,7 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	st.Pid = sp.pid
 	b := bootstrap{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Pid: sp.pid, Spec: spec, NoPivot: o.NoPivot,
 		Debug: r.Log.Enabled(ctx, -4), Fifo: r.fifo(o.ID), Console: o.ConsoleSocket != "" || o.console != nil,
-		InUserNS: namespaces.Has(spec.Linux.Namespaces, specs.UserNamespace)}
+		InUserNS: namespaces.Has(spec.Linux.Namespaces, specs.UserNamespace), CgroupDirs: sp.joinDirs}
 	if err := r.converse(ctx, sp, b, st, cg); err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hullrt/hull/cgroups"
 	"github.com/hullrt/hull/namespaces"
 	"github.com/hullrt/hull/rootfs"
 )
@@ -100,6 +101,11 @@ func (in *initProc) run() error {
 	// No fd of the host may reach the container (CVE-2024-21626): everything above stdio is
 	// closed at exec, and the fds hull itself passes on are opened after this.
 	if err := closeExecFrom(3); err != nil {
+		return err
+	}
+	// Into the container's v1 cgroups, this locked thread alone: everything the container
+	// runs descends from it (see cgroups.ThreadJoiner).
+	if err := cgroups.JoinThread(in.b.CgroupDirs, in.rec); err != nil {
 		return err
 	}
 	root, err := in.rootSetup()
