@@ -47,6 +47,7 @@ type creation struct {
 	state   *State
 	release func()
 	sp      *spawned
+	cg      cgroups.Manager
 }
 
 func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err error) {
@@ -130,7 +131,7 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 			return nil, err
 		}
 	}
-	return &creation{state: st, release: sp.release, sp: sp}, nil
+	return &creation{state: st, release: sp.release, sp: sp, cg: cg}, nil
 }
 
 // makeFifo creates the exec fifo that separates "created" from "running". Its owner is the
