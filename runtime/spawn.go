@@ -31,7 +31,8 @@ type spawned struct {
 // spawn clones `hull init` into the container's namespaces. Joining existing namespaces changes
 // the calling OS thread only, so it happens on a thread locked for this purpose, and the clone is
 // made from that same thread. The thread is kept until release: it is the init's parent in the
-// kernel's eyes, and PR_SET_PDEATHSIG fires when that thread ends.
+// kernel's eyes, and PR_SET_PDEATHSIG fires when that thread ends. cg is nil when the cgroup is
+// made after the clone (see create): the init starts outside it, and create says where it goes.
 func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, cg cgroups.Manager) (sp *spawned, err error) {
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
