@@ -13,7 +13,7 @@ import (
 // It waits on the fifo and a pidfd together, so a container that died meanwhile is an error, not
 // a hang. poststart hooks run after the process was executed and before Start returns.
 func (r *Runtime) Start(ctx context.Context, id string) error {
-	return r.locked(id, func(s *State) error {
+	return r.lockedWith(r.loadBrief, id, func(s *State) error {
 		switch st := r.status(s); st {
 		case Created:
 		case Stopped:
