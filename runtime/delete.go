@@ -24,7 +24,7 @@ func (r *Runtime) Delete(ctx context.Context, id string, force bool) error {
 		return err
 	}
 	defer unlock()
-	s, err := r.load(id)
+	s, err := r.loadBrief(id)
 	if err != nil {
 		if errors.Is(err, ErrNotExist) {
 			if force {

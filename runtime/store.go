@@ -59,7 +59,7 @@ func (r *Runtime) decodeState(id string, v any) error {
 	return nil
 }
 
-// briefSpec is the part of the saved spec that state, list, kill, pids and start read.
+// briefSpec is the part of the saved spec that state, list, kill, pids, start and delete read.
 // Decoding the whole spec costs ≈0.65 ms in a fresh process (encoding/json builds its field
 // tables for each of the spec's struct types the first time it meets one), 20× a warm decode,
 // and every hull command is a fresh process.
@@ -68,11 +68,15 @@ type briefSpec struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
 	Process     json.RawMessage   `json:"process,omitempty"`
+	Mounts      []specs.Mount     `json:"mounts,omitempty"`
+	Linux       *struct {
+		Namespaces []specs.LinuxNamespace `json:"namespaces,omitempty"`
+	} `json:"linux,omitempty"`
 }
 
 // loadBrief reads a container's state like load, except that the spec it returns holds only
-// ociVersion, annotations and hooks, and a Process that is empty but non-nil when the spec has
-// one. Only for callers that read nothing else of the spec.
+// ociVersion, annotations, hooks, mounts and linux.namespaces, and a Process that is empty but
+// non-nil when the spec has one. Only for callers that read nothing else of the spec.
 func (r *Runtime) loadBrief(id string) (*State, error) {
 	var b struct {
 		State
@@ -82,9 +86,13 @@ func (r *Runtime) loadBrief(id string) (*State, error) {
 		return nil, err
 	}
 	s := b.State
-	s.Spec = &specs.Spec{}
+	s.Spec = &specs.Spec{Linux: &specs.Linux{}}
 	if b.Spec != nil {
 		s.Spec.Version, s.Spec.Annotations, s.Spec.Hooks = b.Spec.Version, b.Spec.Annotations, b.Spec.Hooks
+		s.Spec.Mounts = b.Spec.Mounts
+		if b.Spec.Linux != nil {
+			s.Spec.Linux.Namespaces = b.Spec.Linux.Namespaces
+		}
 		if len(b.Spec.Process) > 0 && string(b.Spec.Process) != "null" {
 			s.Spec.Process = &specs.Process{}
 		}

@@ -106,6 +106,8 @@ func TestLockRefusesBadID(t *testing.T) {
 func TestLoadBrief(t *testing.T) {
 	r := &Runtime{Root: t.TempDir()}
 	full := &specs.Spec{Version: "1.2.0", Annotations: map[string]string{"a": "b"}, Hostname: "h",
+		Mounts:  []specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}},
+		Linux:   &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.PIDNamespace}}, Sysctl: map[string]string{"x": "1"}},
 		Process: &specs.Process{Args: []string{"/bin/true"}, Cwd: "/"},
 		Hooks:   &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/hook"}}}}
 	for id, spec := range map[string]*specs.Spec{"full": full, "noproc": {Version: "1.0.2"}} {
@@ -128,10 +130,13 @@ func TestLoadBrief(t *testing.T) {
 		len(sp.Hooks.Poststart) != 1 || sp.Hooks.Poststart[0].Path != "/bin/hook" {
 		t.Errorf("brief spec: %+v", sp)
 	}
-	if sp.Hostname != "" || len(sp.Process.Args) != 0 {
+	if len(sp.Mounts) != 1 || sp.Mounts[0].Type != "proc" || len(sp.Linux.Namespaces) != 1 || sp.Linux.Namespaces[0].Type != specs.PIDNamespace {
+		t.Errorf("brief spec mounts/namespaces: %+v %+v", sp.Mounts, sp.Linux)
+	}
+	if sp.Hostname != "" || len(sp.Process.Args) != 0 || sp.Linux.Sysctl != nil {
 		t.Errorf("brief spec holds more than it says: %+v %+v", sp, sp.Process)
 	}
-	if s, err := r.loadBrief("noproc"); err != nil || s.Spec.Process != nil {
+	if s, err := r.loadBrief("noproc"); err != nil || s.Spec.Process != nil || s.Spec.Linux == nil {
 		t.Errorf("no process: %+v, %v", s, err)
 	}
 	if _, err := r.loadBrief("nope"); !errors.Is(err, ErrNotExist) {
