@@ -47,7 +47,7 @@ func JoinThread(dirs []string, rec Recorder) error {
 	for _, d := range dirs {
 		t0 := time.Now()
 		err := writeFile(d+"/tasks", "0")
-		rec.Step("cgroup.write", "tasks=0 (this thread) in "+d, err, time.Since(t0))
+		rec.Step("cgroup.write", "tasks=0 in "+d, err, time.Since(t0)) // 0: the writing thread
 		if err != nil {
 			return fmt.Errorf("join cgroup %s: write 0 to tasks: %w", d, err)
 		}
