@@ -38,6 +38,12 @@
 // directories New made, deepest first; Created returns them for the runtime's state file,
 // and Load rebuilds a manager from that list in a later `hull delete`.
 //
+// Moving a process in is where the time goes: a cgroup.procs write takes the kernel's global
+// cgroup_threadgroup_rwsem for writing, and the first writer after a quiet spell waits out an RCU
+// grace period (5-14 ms here). Apply writes every hierarchy at once, so they share one grace
+// period; CloneInto (cgroup2) lets a process be born inside; ThreadJoiner and JoinThread (v1) let
+// a thread move itself by writing "0" to tasks, which the kernel does without that lock.
+//
 // containerd/cgroups/v3 does the reading and the harder parts: Stats, the v1 freezer, process
 // listing, joining every v1 hierarchy with its EINVAL retry, and compiling the device rules into
 // eBPF. hull writes the limit files itself so that each write is one Recorder step, which

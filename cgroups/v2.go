@@ -193,10 +193,11 @@ func (m *v2Manager) Kill(sig unix.Signal) error {
 	return m.signalAll(sig, exists(m.dir+"/cgroup.freeze"), m)
 }
 
-// CloneInto is implemented by managers on a pure cgroup v2 host. A process can then be born
-// inside the cgroup with clone3(CLONE_INTO_CGROUP): fork takes the kernel's threadgroup rwsem
-// only for reading, while a cgroup.procs write takes it for writing and may wait out an RCU
-// grace period. OpenDir returns the cgroup directory for SysProcAttr.CgroupFD.
+// CloneInto is implemented by managers on hosts with a cgroup2 mount (v2, and hybrid for its
+// cgroup2 side). A process can then be born inside the cgroup with clone3(CLONE_INTO_CGROUP):
+// fork takes the kernel's threadgroup rwsem only for reading, while a cgroup.procs write takes
+// it for writing and may wait out an RCU grace period. OpenDir returns the cgroup directory
+// for SysProcAttr.CgroupFD, or nil if the host has no cgroup2 side.
 type CloneInto interface {
 	OpenDir() (*os.File, error)
 }

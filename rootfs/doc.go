@@ -34,8 +34,9 @@
 //   - Mount: make "/" rslave (rprivate if rootfsPropagation is private or unbindable), as
 //     runc does, so nothing propagates back to the host; bind the rootfs onto itself
 //     (pivot_root needs a mount point); mount spec.Mounts: "The runtime MUST mount entries
-//     in the listed order." Destinations are resolved inside the rootfs with
-//     filepath-securejoin's pathrs-lite (openat2 RESOLVE_IN_ROOT, or an emulation) and
+//     in the listed order." Destinations are resolved inside the rootfs with openat2(2)
+//     RESOLVE_IN_ROOT (filepath-securejoin's pathrs-lite emulates it on kernels without),
+//     checked with one readlink of /proc/self/fd/N once /proc is known to be a procfs, and
 //     created (a directory, or a file for a bind of a file) if missing; proc and sysfs must
 //     land on a real directory, never through a symlink. Then the default devices ("In
 //     addition to any devices configured with this setting, the runtime MUST also supply"

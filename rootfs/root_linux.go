@@ -29,12 +29,21 @@ func openRoot(path string) (*root, error) {
 	if err != nil {
 		return nil, err
 	}
-	real, err := procfs.ProcSelfFdReadlink(dir)
-	if err != nil {
+	r := &root{dir: dir, fdOK: CheckProcfs("/proc") == nil}
+	if r.path, err = r.name(dir); err != nil {
 		_ = dir.Close()
 		return nil, fmt.Errorf("readlink %s: %w", path, err)
 	}
-	return &root{dir: dir, path: real, fdOK: CheckProcfs("/proc") == nil}, nil
+	return r, nil
+}
+
+// name is the path of an open file as this process sees it. With a verified procfs at
+// /proc, readlink of /proc/self/fd/N says it; otherwise pathrs-lite's private procfs does.
+func (r *root) name(f *os.File) (string, error) {
+	if r.fdOK {
+		return os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	}
+	return procfs.ProcSelfFdReadlink(f)
 }
 
 func (r *root) close() { _ = r.dir.Close() }
@@ -52,11 +61,11 @@ func (r *root) target(f *os.File, dst string) string {
 
 // open resolves dst inside the root. With exact, no symlink may take part in the lookup.
 func (r *root) open(dst string, exact bool) (*os.File, error) {
-	f, err := pathrs.OpenatInRoot(r.dir, dst)
+	f, err := r.resolve(dst)
 	if err != nil {
 		return nil, err
 	}
-	got, err := procfs.ProcSelfFdReadlink(f)
+	got, err := r.name(f)
 	if err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("readlink %s: %w", dst, err)
@@ -72,6 +81,26 @@ func (r *root) open(dst string, exact bool) (*os.File, error) {
 	return f, nil
 }
 
+// resolve opens dst as openat2(RESOLVE_IN_ROOT) does. The kernel's answer needs no second
+// check; without openat2 (before Linux 5.6) pathrs-lite emulates it.
+func (r *root) resolve(dst string) (*os.File, error) {
+	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+	for range 16 {
+		fd, err := unix.Openat2(int(r.dir.Fd()), dst, how)
+		switch {
+		case err == nil:
+			return os.NewFile(uintptr(fd), r.host(dst)), nil
+		case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
+			continue // a rename or mount raced the lookup: the kernel asks to retry
+		case errors.Is(err, unix.ENOSYS):
+			return pathrs.OpenatInRoot(r.dir, dst)
+		default:
+			return nil, &os.PathError{Op: "openat2", Path: dst, Err: err}
+		}
+	}
+	return nil, &os.PathError{Op: "openat2", Path: dst, Err: unix.EAGAIN}
+}
+
 // mkdirAll opens directory dst, creating it and its parents inside the root if missing.
 func (r *root) mkdirAll(s sys, dst string, exact bool) (*os.File, error) {
 	f, err := r.open(dst, exact)
@@ -79,7 +108,7 @@ func (r *root) mkdirAll(s sys, dst string, exact bool) (*os.File, error) {
 		return f, err
 	}
 	start := time.Now()
-	f, err = pathrs.MkdirAllHandle(r.dir, dst, 0o755)
+	f, err = r.mkdirIn(filepath.Clean("/" + dst))
 	s.mkdir(r.host(dst), err, time.Since(start))
 	if err != nil {
 		// A dangling symlink on the way ends here too (ENOTDIR): we do not create
@@ -88,6 +117,29 @@ func (r *root) mkdirAll(s sys, dst string, exact bool) (*os.File, error) {
 	}
 	_ = f.Close()
 	return r.open(dst, exact)
+}
+
+// mkdirIn creates directory dst (clean, absolute) and its missing parents inside the root, one
+// mkdirat(2) at a time on the opened parent. A name that exists and is not a directory, or is
+// a symlink, fails with ENOTDIR: the directory a symlink points at is never created.
+func (r *root) mkdirIn(dst string) (*os.File, error) {
+	parent, err := r.resolve(filepath.Dir(dst))
+	if errors.Is(err, fs.ErrNotExist) && dst != "/" {
+		parent, err = r.mkdirIn(filepath.Dir(dst))
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	name := filepath.Base(dst)
+	if err := unix.Mkdirat(int(parent.Fd()), name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, &os.PathError{Op: "mkdirat", Path: dst, Err: err}
+	}
+	fd, err := unix.Openat(int(parent.Fd()), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "openat", Path: dst, Err: err}
+	}
+	return os.NewFile(uintptr(fd), dst), nil
 }
 
 // createFile opens file dst, creating an empty one if missing: a bind mount of a file

@@ -53,6 +53,7 @@ type creation struct {
 	state   *State
 	release func()
 	sp      *spawned
+	cg      cgroups.Manager
 }
 
 func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err error) {
@@ -102,26 +103,51 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 		return nil, err
 	}
 	st.CgroupPath = cgroupPath(o.ID, spec)
-	cg, err := cgroups.New(st.CgroupPath, deviceResources(spec.Linux), r)
-	if err != nil {
-		return nil, fmt.Errorf("cgroup %s: %w", st.CgroupPath, err)
+	var cg cgroups.Manager
+	newCgroup := func() (err error) {
+		if cg, err = cgroups.New(st.CgroupPath, deviceResources(spec.Linux), r); err != nil {
+			return fmt.Errorf("cgroup %s: %w", st.CgroupPath, err)
+		}
+		st.CgroupCreated = cg.Created()
+		return nil
 	}
-	st.CgroupCreated = cg.Created()
-	undo = append(undo, func() { _ = cg.Delete() })
-
+	// On a pure v1 host, where the init moves itself into its cgroups (selfJoins), the cgroup is
+	// made while the init starts (≈1.3 ms of mkdirs and writes against ≈2 ms of Go start-up):
+	// the init needs it only once the bootstrap, which names it, arrives. Elsewhere the init is
+	// born in it (CLONE_INTO_CGROUP), so it comes first.
+	early := cgroups.Mode() == "v1" && selfJoins(spec.Linux)
+	if !early {
+		if err := newCgroup(); err != nil {
+			return nil, err
+		}
+	}
+	undo = append(undo, func() {
+		if cg != nil {
+			_ = cg.Delete()
+		}
+	})
 	undo = append(undo, func() { _ = r.unmountProcShared(spec, rootfs) }) // only without a mount namespace
 	sp, err := r.spawn(ctx, spec, o, cg)
 	if err != nil {
 		return nil, err
 	}
 	undo = append(undo, sp.kill)
+	if early {
+		if err := newCgroup(); err != nil {
+			return nil, err
+		}
+		if tj, ok := cg.(cgroups.ThreadJoiner); ok {
+			sp.joinDirs = tj.ThreadDirs()
+			sp.bornInside = len(sp.joinDirs) > 0
+		}
+	}
 	st.Pid = sp.pid
 	if err := r.fifoToJoinedRoot(st); err != nil {
 		return nil, err
 	}
 	b := bootstrap{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Pid: sp.pid, Spec: spec, NoPivot: o.NoPivot,
 		Debug: r.narrating(ctx), Fifo: r.fifo(o.ID), Console: o.ConsoleSocket != "" || o.console != nil,
-		InUserNS: namespaces.Has(spec.Linux.Namespaces, specs.UserNamespace)}
+		InUserNS: namespaces.Has(spec.Linux.Namespaces, specs.UserNamespace), CgroupDirs: sp.joinDirs}
 	if err := r.converse(ctx, sp, b, st, cg); err != nil {
 		return nil, err
 	}
@@ -143,7 +169,7 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 			return nil, err
 		}
 	}
-	return &creation{state: st, release: sp.release, sp: sp}, nil
+	return &creation{state: st, release: sp.release, sp: sp, cg: cg}, nil
 }
 
 // makeFifo creates the exec fifo that separates "created" from "running". Its owner is the

@@ -24,7 +24,7 @@ func (r *Runtime) Delete(ctx context.Context, id string, force bool) error {
 		return err
 	}
 	defer unlock()
-	s, err := r.load(id)
+	s, err := r.loadBrief(id)
 	if err != nil {
 		if errors.Is(err, ErrNotExist) {
 			if force {
@@ -51,7 +51,7 @@ func (r *Runtime) Delete(ctx context.Context, id string, force bool) error {
 			return err
 		}
 	}
-	return r.destroy(ctx, s)
+	return r.destroy(ctx, s, nil)
 }
 
 // killAndWait SIGKILLs the init and waits on its pidfd until it is gone (no sleep: runc sleeps
@@ -75,12 +75,17 @@ func (r *Runtime) killAndWait(s *State) error {
 	return r.step("poll", fmt.Sprintf("pidfd of pid %d until exit", s.Pid), func() error { return waitExit(pidfd, 10000) })
 }
 
-// destroy releases everything a stopped container holds, then runs poststop hooks.
-func (r *Runtime) destroy(ctx context.Context, s *State) error {
+// destroy releases everything a stopped container holds, then runs poststop hooks. cg is the
+// container's cgroup manager if the caller has it, nil to load it from the state.
+func (r *Runtime) destroy(ctx context.Context, s *State, cg cgroups.Manager) error {
 	if err := r.detachNetwork(ctx, s); err != nil {
 		return err
 	}
-	if cg, err := r.loadCgroup(s); err == nil {
+	var err error
+	if cg == nil {
+		cg, err = r.loadCgroup(s)
+	}
+	if err == nil {
 		// Without a pid namespace of its own, the container's other processes outlive its init.
 		if procs, err := cg.Procs(); err == nil && len(procs) > 0 {
 			_ = cg.Kill(unix.SIGKILL)

@@ -62,7 +62,7 @@ func (in *initProc) execProcess(fifo int) error {
 	if h := in.b.Spec.Hooks; h != nil && len(h.StartContainer) > 0 {
 		return in.startContainerHooks(prog, h.StartContainer)
 	}
-	if err := in.detach(); err != nil {
+	if err := in.detach(false); err != nil {
 		return err
 	}
 	return stub.Exec(prog)
@@ -74,7 +74,7 @@ func (in *initProc) execProcess(fifo int) error {
 // that lets start return; the stub then execs at once. A failing hook kills the start: the init
 // exits and start reports it.
 func (in *initProc) startContainerHooks(prog stub.Program, hooks []specs.Hook) error {
-	if err := in.detach(); err != nil {
+	if err := in.detach(true); err != nil {
 		return err
 	}
 	fd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", prog.FifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)

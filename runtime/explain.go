@@ -78,6 +78,8 @@ var lessons = []lesson{
 	// cgroups.
 	{op: "cgroup.mkdir", why: "mkdir on a cgroup filesystem creates a cgroup: the kernel fills the directory with its control files",
 		shell: prefix("mkdir")},
+	{op: "cgroup.write", match: "tasks=0 ", why: "writing 0 to a v1 tasks file moves only the writing thread (the init's own), and the kernel does that without the global lock a cgroup.procs write takes, which may wait out an RCU grace period",
+		shell: cgroupWriteShell},
 	{op: "cgroup.write", match: "cgroup.procs=", why: "writing a pid to cgroup.procs moves that process (all its threads) into the cgroup; its children are born there",
 		shell: cgroupWriteShell},
 	{op: "cgroup.write", match: "memory.", why: "a memory limit: above it the kernel reclaims, then the OOM killer kills a process in this cgroup",

@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hullrt/hull/cgroups"
 	"github.com/hullrt/hull/namespaces"
 	"github.com/hullrt/hull/rootfs"
 )
@@ -82,9 +83,12 @@ func (in *initProc) placed() error {
 	return nil
 }
 
-// detach tells the parent the container is created and lets it go: "ready", then closing the
-// sync socket, whose EOF is what create waits for. Nothing may be sent after it.
-func (in *initProc) detach() error {
+// detach tells the parent the container is created and lets it go: "ready", then the sync
+// socket's EOF, which is what create waits for. An init about to execve the stub leaves the
+// socket to close at the execve (close-on-exec), so that create cannot return while the init
+// still runs hull's binary (CVE-2019-5736); if the execve fails, its error still reaches the
+// parent. An init that stays (stays) closes it now. Only an error may be sent after it.
+func (in *initProc) detach(stays bool) error {
 	// The init must outlive create's thread; PR_SET_PDEATHSIG guarded only the setup.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("clear parent-death signal: %w", err)
@@ -93,6 +97,9 @@ func (in *initProc) detach() error {
 		return err
 	}
 	in.rec.enabled = false
+	if !stays {
+		return nil
+	}
 	return in.conn.Close()
 }
 
@@ -100,6 +107,11 @@ func (in *initProc) run() error {
 	// No fd of the host may reach the container (CVE-2024-21626): everything above stdio is
 	// closed at exec, and the fds hull itself passes on are opened after this.
 	if err := closeExecFrom(3); err != nil {
+		return err
+	}
+	// Into the container's v1 cgroups, this locked thread alone: everything the container
+	// runs descends from it (see cgroups.ThreadJoiner).
+	if err := cgroups.JoinThread(in.b.CgroupDirs, in.rec); err != nil {
 		return err
 	}
 	root, err := in.rootSetup()
@@ -301,7 +313,7 @@ func (in *initProc) sysctls() error {
 // waitForever is the init of a container without a process: it blocks on the fifo like the stub
 // would, and `start` refuses to open it.
 func (in *initProc) waitForever(fifo int) error {
-	if err := in.detach(); err != nil {
+	if err := in.detach(true); err != nil {
 		return err
 	}
 	for {

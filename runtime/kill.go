@@ -11,7 +11,7 @@ import (
 // stopped container is "container not running", except with all, which containerd's shim sends
 // repeatedly after exit and expects to succeed.
 func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
-	s, err := r.load(id)
+	s, err := r.loadBrief(id)
 	if err != nil {
 		return err
 	}

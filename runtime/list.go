@@ -23,7 +23,7 @@ type Container struct {
 
 // State reports one container, its status derived from the kernel.
 func (r *Runtime) State(id string) (*Container, error) {
-	s, err := r.load(id)
+	s, err := r.loadBrief(id)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func (r *Runtime) List() ([]*Container, error) {
 	}
 	out := []*Container{}
 	for _, id := range ids {
-		if s, err := r.load(id); err == nil {
+		if s, err := r.loadBrief(id); err == nil {
 			out = append(out, r.describe(s))
 		}
 	}

@@ -37,7 +37,7 @@ func (r *Runtime) freeze(id string, from, to Status) error {
 
 // Pids lists the host pids of every process in the container's cgroup.
 func (r *Runtime) Pids(id string) ([]int, error) {
-	s, err := r.load(id)
+	s, err := r.loadBrief(id)
 	if err != nil {
 		return nil, err
 	}

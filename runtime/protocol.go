@@ -34,6 +34,9 @@ type bootstrap struct {
 	Fifo     string      `json:"fifo"`
 	Console  bool        `json:"console"` // fd 4 is a connected --console-socket
 	InUserNS bool        `json:"inUserNS"`
+	// CgroupDirs are the v1 cgroup directories the init moves its own thread into before
+	// anything else (cgroups.JoinThread); empty when the parent moves it (place).
+	CgroupDirs []string `json:"cgroupDirs,omitempty"`
 }
 
 type message struct {

@@ -22,14 +22,16 @@ type spawned struct {
 	pidfd      int
 	conn       net.Conn
 	proc       *os.Process
-	bornInside bool   // clone3(CLONE_INTO_CGROUP) put it in its cgroup already
-	release    func() // lets the spawner thread go
+	bornInside bool     // born in its cgroup (clone3 CLONE_INTO_CGROUP) or moves itself (joinDirs)
+	release    func()   // lets the spawner thread go
+	joinDirs   []string // v1 cgroup dirs the init moves its own thread into (cgroups.JoinThread)
 }
 
 // spawn clones `hull init` into the container's namespaces. Joining existing namespaces changes
 // the calling OS thread only, so it happens on a thread locked for this purpose, and the clone is
 // made from that same thread. The thread is kept until release: it is the init's parent in the
-// kernel's eyes, and PR_SET_PDEATHSIG fires when that thread ends.
+// kernel's eyes, and PR_SET_PDEATHSIG fires when that thread ends. cg is nil when the cgroup is
+// made after the clone (see create): the init starts outside it, and create says where it goes.
 func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, cg cgroups.Manager) (sp *spawned, err error) {
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -84,15 +86,24 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, 
 			PidFD: &pidfd,
 		},
 	}
-	bornInside := false
-	if ci, ok := cg.(cgroups.CloneInto); ok {
-		// Pure cgroup v2: the init is born in its cgroup, and nothing has to move it.
+	// Where the init is born: in its cgroup in every hierarchy when that can be arranged, so
+	// that nothing has to move it (a cgroup.procs write may wait out an RCU grace period, see
+	// cgroups.ThreadJoiner); otherwise place moves it while it starts.
+	bornInside, joinDirs := false, []string(nil)
+	if tj, ok := cg.(cgroups.ThreadJoiner); ok && selfJoins(l) {
+		// v1: the init moves its own locked thread first thing (cgroups.JoinThread).
+		joinDirs = tj.ThreadDirs()
+	}
+	if ci, ok := cg.(cgroups.CloneInto); ok && (joinDirs != nil || !isThreadJoiner(cg)) {
+		// The cgroup2 side (pure v2, or hybrid's unified mount): clone3(CLONE_INTO_CGROUP).
 		dir, err := ci.OpenDir()
 		if err != nil {
 			return nil, err
 		}
-		defer dir.Close()
-		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(dir.Fd())
+		if dir != nil {
+			defer dir.Close()
+			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(dir.Fd())
+		}
 		bornInside = true
 	}
 	if namespaces.IsNew(l.Namespaces, specs.UserNamespace) {
@@ -117,8 +128,7 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, 
 	}
 
 	started, release := make(chan error, 1), make(chan struct{})
-	go func() {
-		goruntime.LockOSThread()
+	go onRetirableThread(func() {
 		tainted, err := r.enterNamespaces(l)
 		if err == nil {
 			err = r.step("clone", what, cmd.Start)
@@ -130,7 +140,7 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, 
 		if !tainted {
 			goruntime.UnlockOSThread()
 		} // a tainted thread is retired by Go when this goroutine returns
-	}()
+	})
 	if err := <-started; err != nil {
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
@@ -149,7 +159,45 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, 
 			close(release)
 		}
 	}}
+	sp.joinDirs = joinDirs
 	return sp, nil
+}
+
+// selfJoins says whether the init can move itself into its v1 cgroups: it writes the host's
+// cgroup files, so it must see the host's mounts (no joined mount namespace) with the host's
+// root (no new user namespace, whose root the files do not admit).
+func selfJoins(l *specs.Linux) bool {
+	for _, ns := range l.Namespaces {
+		if ns.Type == specs.UserNamespace || (ns.Type == specs.MountNamespace && ns.Path != "") {
+			return false
+		}
+	}
+	return true
+}
+
+func isThreadJoiner(cg cgroups.Manager) bool {
+	_, ok := cg.(cgroups.ThreadJoiner)
+	return ok
+}
+
+// onRetirableThread runs fn locked to an OS thread that Go can retire if fn leaves it locked:
+// any but the process's main thread, which Go never ends (a tainted main thread would stay in
+// the container's namespaces and cgroups for hull's whole life, where delete finds it). To stay
+// off the main thread, a goroutine that got it holds it while fn runs elsewhere.
+func onRetirableThread(fn func()) {
+	goruntime.LockOSThread()
+	if unix.Gettid() != unix.Getpid() {
+		fn()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		goruntime.LockOSThread() // cannot be the main thread: this goroutine holds it
+		fn()
+	}()
+	<-done
+	goruntime.UnlockOSThread()
 }
 
 // enterNamespaces joins the spec's existing namespaces on the current (locked) thread. tainted

@@ -13,7 +13,7 @@ import (
 // It waits on the fifo and a pidfd together, so a container that died meanwhile is an error, not
 // a hang. poststart hooks run after the process was executed and before Start returns.
 func (r *Runtime) Start(ctx context.Context, id string) error {
-	return r.locked(id, func(s *State) error {
+	return r.lockedWith(r.loadBrief, id, func(s *State) error {
 		switch st := r.status(s); st {
 		case Created:
 		case Stopped:
@@ -21,21 +21,26 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 		default:
 			return fmt.Errorf("cannot start an already %s container", st)
 		}
-		if s.Spec.Process == nil {
-			return errors.New("cannot start a container without a process: config.json has no \"process\"")
-		}
-		if err := r.step("open+read", r.fifo(id)+" (wakes the stub)", func() error { return r.openFifo(s) }); err != nil {
-			return err
-		}
-		mustMove(Created, Running)
-		if err := os.Remove(r.fifo(id)); err != nil {
-			return fmt.Errorf("remove exec fifo: %w", err)
-		}
-		if h := s.Spec.Hooks; h != nil {
-			r.runHooksWarn(ctx, "poststart", h.Poststart, s.OCIState(Running))
-		}
-		return nil
+		return r.start(ctx, s)
 	})
+}
+
+// start releases a container known to be "created", with its lock held.
+func (r *Runtime) start(ctx context.Context, s *State) error {
+	if s.Spec.Process == nil {
+		return errors.New("cannot start a container without a process: config.json has no \"process\"")
+	}
+	if err := r.step("open+read", r.fifo(s.ID)+" (wakes the stub)", func() error { return r.openFifo(s) }); err != nil {
+		return err
+	}
+	mustMove(Created, Running)
+	if err := os.Remove(r.fifo(s.ID)); err != nil {
+		return fmt.Errorf("remove exec fifo: %w", err)
+	}
+	if h := s.Spec.Hooks; h != nil {
+		r.runHooksWarn(ctx, "poststart", h.Poststart, s.OCIState(Running))
+	}
+	return nil
 }
 
 // openFifo releases the container's stub and waits until the user's program runs (see

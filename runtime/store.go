@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -34,24 +35,73 @@ func (r *Runtime) fifo(id string) string      { return filepath.Join(r.Root, id,
 
 // load reads a container's state file.
 func (r *Runtime) load(id string) (*State, error) {
-	if err := checkID(id); err != nil {
-		return nil, err
-	}
-	b, err := os.ReadFile(r.stateFile(id))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("container %q %w", id, ErrNotExist)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read state of %s: %w", id, err)
-	}
 	var s State
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("parse state of %s: %w", id, err)
+	if err := r.decodeState(id, &s); err != nil {
+		return nil, err
 	}
 	return &s, nil
 }
 
-// save writes the state file with write-temp, fsync, rename, so a crash leaves the old or the new.
+func (r *Runtime) decodeState(id string, v any) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(r.stateFile(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("container %q %w", id, ErrNotExist)
+	}
+	if err != nil {
+		return fmt.Errorf("read state of %s: %w", id, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("parse state of %s: %w", id, err)
+	}
+	return nil
+}
+
+// briefSpec is the part of the saved spec that state, list, kill, pids, start and delete read.
+// Decoding the whole spec costs ≈0.65 ms in a fresh process (encoding/json builds its field
+// tables for each of the spec's struct types the first time it meets one), 20× a warm decode,
+// and every hull command is a fresh process.
+type briefSpec struct {
+	Version     string            `json:"ociVersion"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
+	Process     json.RawMessage   `json:"process,omitempty"`
+	Mounts      []specs.Mount     `json:"mounts,omitempty"`
+	Linux       *struct {
+		Namespaces []specs.LinuxNamespace `json:"namespaces,omitempty"`
+	} `json:"linux,omitempty"`
+}
+
+// loadBrief reads a container's state like load, except that the spec it returns holds only
+// ociVersion, annotations, hooks, mounts and linux.namespaces, and a Process that is empty but
+// non-nil when the spec has one. Only for callers that read nothing else of the spec.
+func (r *Runtime) loadBrief(id string) (*State, error) {
+	var b struct {
+		State
+		Spec *briefSpec `json:"spec"` // shadows State.Spec
+	}
+	if err := r.decodeState(id, &b); err != nil {
+		return nil, err
+	}
+	s := b.State
+	s.Spec = &specs.Spec{Linux: &specs.Linux{}}
+	if b.Spec != nil {
+		s.Spec.Version, s.Spec.Annotations, s.Spec.Hooks = b.Spec.Version, b.Spec.Annotations, b.Spec.Hooks
+		s.Spec.Mounts = b.Spec.Mounts
+		if b.Spec.Linux != nil {
+			s.Spec.Linux.Namespaces = b.Spec.Linux.Namespaces
+		}
+		if len(b.Spec.Process) > 0 && string(b.Spec.Process) != "null" {
+			s.Spec.Process = &specs.Process{}
+		}
+	}
+	return &s, nil
+}
+
+// save writes the state file with write-temp and rename, so a reader sees the old file or the
+// new one, never half of one.
 func (r *Runtime) save(s *State) error {
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -60,15 +110,17 @@ func (r *Runtime) save(s *State) error {
 	return writeFileAtomic(r.stateFile(s.ID), b, 0o600)
 }
 
+// writeFileAtomic writes path by write-temp and rename. It does not fsync: what it writes
+// describes processes, and a crash that could lose the write (power, kernel) ends them too, so
+// no file it writes outlives what it describes (runc does not fsync its state either). The
+// state root is usually a tmpfs (/run), where fsync does nothing; on a disk it cost ≈0.5 ms.
 func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err = tmp.Write(b); err == nil {
-		err = tmp.Sync()
-	}
+	_, err = tmp.Write(b)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -106,12 +158,17 @@ func (r *Runtime) lock(id string) (func(), error) {
 
 // locked runs fn on a container's state while holding its lock.
 func (r *Runtime) locked(id string, fn func(s *State) error) error {
+	return r.lockedWith(r.load, id, fn)
+}
+
+// lockedWith is locked with the given loader (load or loadBrief).
+func (r *Runtime) lockedWith(load func(string) (*State, error), id string, fn func(s *State) error) error {
 	unlock, err := r.lock(id)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	s, err := r.load(id)
+	s, err := load(id)
 	if err != nil {
 		return err
 	}

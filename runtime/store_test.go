@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 func TestCheckID(t *testing.T) {
@@ -96,5 +98,48 @@ func TestLockRefusesBadID(t *testing.T) {
 		if !strings.Contains(err.Error(), "invalid container id") {
 			t.Errorf("lock(%q) = %v, want an invalid id error", id, err)
 		}
+	}
+}
+
+// TestLoadBrief: loadBrief keeps everything of the state but the spec, and of the spec the
+// version, annotations, hooks and whether there is a process.
+func TestLoadBrief(t *testing.T) {
+	r := &Runtime{Root: t.TempDir()}
+	full := &specs.Spec{Version: "1.2.0", Annotations: map[string]string{"a": "b"}, Hostname: "h",
+		Mounts:  []specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}},
+		Linux:   &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.PIDNamespace}}, Sysctl: map[string]string{"x": "1"}},
+		Process: &specs.Process{Args: []string{"/bin/true"}, Cwd: "/"},
+		Hooks:   &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/hook"}}}}
+	for id, spec := range map[string]*specs.Spec{"full": full, "noproc": {Version: "1.0.2"}} {
+		if err := os.Mkdir(r.dir(id), 0o711); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.save(&State{ID: id, Bundle: "/b", Pid: 9, PidStart: 99, CgroupPath: "/hull/" + id, Spec: spec}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := r.loadBrief("full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ID != "full" || s.Bundle != "/b" || s.Pid != 9 || s.PidStart != 99 || s.CgroupPath != "/hull/full" {
+		t.Errorf("state fields: %+v", s)
+	}
+	sp := s.Spec
+	if sp.Version != "1.2.0" || sp.Annotations["a"] != "b" || sp.Process == nil || sp.Hooks == nil ||
+		len(sp.Hooks.Poststart) != 1 || sp.Hooks.Poststart[0].Path != "/bin/hook" {
+		t.Errorf("brief spec: %+v", sp)
+	}
+	if len(sp.Mounts) != 1 || sp.Mounts[0].Type != "proc" || len(sp.Linux.Namespaces) != 1 || sp.Linux.Namespaces[0].Type != specs.PIDNamespace {
+		t.Errorf("brief spec mounts/namespaces: %+v %+v", sp.Mounts, sp.Linux)
+	}
+	if sp.Hostname != "" || len(sp.Process.Args) != 0 || sp.Linux.Sysctl != nil {
+		t.Errorf("brief spec holds more than it says: %+v %+v", sp, sp.Process)
+	}
+	if s, err := r.loadBrief("noproc"); err != nil || s.Spec.Process != nil || s.Spec.Linux == nil {
+		t.Errorf("no process: %+v, %v", s, err)
+	}
+	if _, err := r.loadBrief("nope"); !errors.Is(err, ErrNotExist) {
+		t.Errorf("unknown id: %v", err)
 	}
 }

@@ -4,7 +4,8 @@
 #   test/bench/run.sh            full run (≈ 2–4 min)
 #   QUICK=1 test/bench/run.sh    fewer runs, for CI
 #
-# Knobs: HULL (default bin/hull), RUNTIMES (default "hull crun runc"), KEEP=1 keeps the work dir.
+# Knobs: HULL (default bin/hull), RUNTIMES (default "hull crun runc"), KEEP=1 keeps the work dir,
+# BENCH_OUT=FILE appends one JSON line per case and runtime (see bench_out) for docs/benchmarks.md.
 # Needs root, hyperfine, busybox (static) and jq.
 set -euo pipefail
 
@@ -225,6 +226,25 @@ report() {
 	echo "(targets: hull init PSS ≤ 300 kB; measured earlier: crun ≈ 320 kB, runc ≈ 1800 kB)"
 }
 
+# bench_out RES appends to $BENCH_OUT, for every case and runtime, the wall time of each run in
+# ms ("case" run, lifecycle, state), the mean user+sys CPU in ms (hyperfine reports only the mean:
+# "<case> cpu", one sample), and the created container's init PSS in kB ("created pss").
+bench_out() {
+	local RES=$1 c
+	[[ -n ${BENCH_OUT:-} ]] || return 0
+	for c in run lifecycle state; do
+		jq -c --arg c "$c" '.results[] |
+			{area: "runtime", case: $c, tool: .command, unit: "ms", samples: [.times[] * 1000]},
+			{area: "runtime", case: ($c + " cpu"), tool: .command, unit: "ms", samples: [(.user + .system) * 1000]}' \
+			"$RES/$c.json" >>"$BENCH_OUT"
+	done
+	local r irss ipss n crss cpss
+	while read -r r irss ipss n crss cpss; do
+		jq -cn --arg r "$r" --argjson p "$ipss" \
+			'{area: "runtime", case: "created pss", tool: $r, unit: "kB", samples: [$p]}' >>"$BENCH_OUT"
+	done <"$RES/memory.txt"
+}
+
 main() {
 	if [[ ${1:-} == --inner ]]; then
 		shift
@@ -265,7 +285,10 @@ main() {
 		echo "bench: leak: cgroups $(echo /sys/fs/cgroup/*$CG_PARENT)"
 		leaks=1
 	fi
-	((rc == 0)) && report "$RES"
+	if ((rc == 0)); then
+		report "$RES"
+		bench_out "$RES"
+	fi
 	echo
 	echo "raw hyperfine results: $RES; total $((SECONDS - start)) s"
 	[[ -n ${KEEP:-} ]] || rm -rf "$W"
