@@ -264,15 +264,8 @@ func (s *Store) Remove(ctx context.Context, name string) error {
 // and rules are made to exist again, every service's rules and relay too, chains of
 // services hull no longer knows are deleted, and then Collect runs.
 func (s *Store) Reconcile(ctx context.Context, alive func(containerID string) bool) error {
-	var all []*netState
-	var svcs []*svcState
-	if err := s.ipam.locked(func() (err error) {
-		if all, err = s.ipam.all(); err != nil {
-			return err
-		}
-		svcs, err = s.ipam.allServices()
-		return err
-	}); err != nil {
+	all, svcs, err := s.snapshot()
+	if err != nil {
 		return fmt.Errorf("reconcile networks: %w", err)
 	}
 	var errs []error
@@ -343,15 +336,8 @@ func (s *Store) sweepChains(ctx context.Context) error {
 // conntrack entries. alive says whether a container still exists; a container that is
 // being created must count as alive (the runtime saves its state before attaching).
 func (s *Store) Collect(ctx context.Context, alive func(containerID string) bool) error {
-	var all []*netState
-	var svcs []*svcState
-	if err := s.ipam.locked(func() (err error) {
-		if all, err = s.ipam.all(); err != nil {
-			return err
-		}
-		svcs, err = s.ipam.allServices()
-		return err
-	}); err != nil {
+	all, svcs, err := s.snapshot()
+	if err != nil {
 		return fmt.Errorf("collect: %w", err)
 	}
 	var errs []error
@@ -405,4 +391,17 @@ func setSysctl(path, val string) error {
 
 func ipNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// snapshot reads every network and service under the store's lock, for a pass that then
+// takes the lock again per change.
+func (s *Store) snapshot() (all []*netState, svcs []*svcState, err error) {
+	err = s.ipam.locked(func() (err error) {
+		if all, err = s.ipam.all(); err != nil {
+			return err
+		}
+		svcs, err = s.ipam.allServices()
+		return err
+	})
+	return all, svcs, err
 }

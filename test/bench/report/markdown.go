@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -118,33 +119,19 @@ func num(x float64) string {
 	}
 }
 
+// minOf and maxOf are 0 for no rounds (slices.Min would panic).
 func minOf(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
-	m := xs[0]
-	for _, x := range xs {
-		m = min(m, x)
-	}
-	return m
+	return slices.Min(xs)
 }
 
 func maxOf(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
-	m := xs[0]
-	for _, x := range xs {
-		m = max(m, x)
-	}
-	return m
+	return slices.Max(xs)
 }
 
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
+func contains(xs []string, s string) bool { return slices.Contains(xs, s) }
