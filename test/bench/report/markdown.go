@@ -85,7 +85,7 @@ func writeMarkdown(w io.Writer, rs []*result, m machine, charts map[string]strin
 		fmt.Fprintf(w, "|---|---|---:|---:|---:|---:|---:|\n")
 		for _, c := range cases(by[a]) {
 			h := hullOf(by[a], c)
-			for _, r := range by[a] {
+			for _, r := range hullFirst(by[a]) {
 				if r.Case != c {
 					continue
 				}
@@ -135,3 +135,19 @@ func maxOf(xs []float64) float64 {
 }
 
 func contains(xs []string, s string) bool { return slices.Contains(xs, s) }
+
+// hullFirst orders a case's rows with hull's on top, the rest as they came.
+func hullFirst(rs []*result) []*result {
+	out := make([]*result, 0, len(rs))
+	for _, r := range rs {
+		if r.Tool == "hull" {
+			out = append(out, r)
+		}
+	}
+	for _, r := range rs {
+		if r.Tool != "hull" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
