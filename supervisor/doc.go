@@ -33,7 +33,8 @@
 // Traffic: rollout.go rolls a changed service out per update_config (start-first with ports,
 // new replicas ready before old ones leave; automatic rollback; 10 revisions of history);
 // scale.go changes replica counts; placement.go admits replicas by reservations and
-// max_replicas_per_node, leaving the rest pending with the reason; discovery.go writes every
+// max_replicas_per_node, leaving the rest pending with the reason, and cpuset.go pins replicas
+// to CPUs (x-hull placement: spread over CPUs and NUMA nodes, or binpack); discovery.go writes every
 // service's virtual IP (netns spreads it like a published port) into the replicas' /etc/hosts.
 //
 // Before asking the runtime for a container, its record is written to the store; each container
@@ -52,8 +53,8 @@
 //
 // # Not covered yet
 //
-// Spreading replicas over CPUs/NUMA nodes with cpusets, placement constraints and spread
-// preferences (kept, not acted on); scale-down by health (the highest slots, the newest, go);
+// Placement constraints and deploy.placement spread preferences (kept, not acted on: they
+// are about labels of several nodes; within the node x-hull placement spreads); scale-down by health (the highest slots, the newest, go);
 // autoscaling; names of other projects' services; images from registries (image: is a root filesystem directory until the image store lands);
 // user names in user: (numeric uid[:gid] only); one node.
 package supervisor

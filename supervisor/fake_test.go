@@ -393,7 +393,7 @@ func newHarness(t *testing.T, rt *fakeRuntime, store *memStore, clk *fakeClock) 
 	rt.mu.Unlock()
 	h.sup = New(Config{Runtime: rt, Images: fakeImages{}, Balancer: h.lb, Store: store,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseSpec: baseSpec, LogDir: t.TempDir(),
-		Clock: clk, Rand: func() float64 { return 0.5 }, Tick: time.Hour})
+		Clock: clk, Rand: func() float64 { return 0.5 }, Tick: time.Hour, Topology: &Topology{CPUs: []TopoCPU{{0, 0}, {1, 0}, {2, 1}, {3, 1}}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.sup.Run(ctx) }()

@@ -43,6 +43,9 @@ type Service struct {
 	Resources Resources         `json:"resources"`
 	Logging   Logging           `json:"logging"`
 	Network   bool              `json:"network"` // join the project's network (x-hull network: none turns it off)
+	// CPUPlacement pins replicas to CPUs with cpusets: spread or binpack (x-hull placement);
+	// "": no cpuset, the replicas run on any CPU.
+	CPUPlacement string `json:"cpuPlacement,omitempty"`
 	// Kept for rolling updates, rollback and placement (issue 7); not acted on yet.
 	Update    *UpdateConfig `json:"update,omitempty"`
 	Rollback  *UpdateConfig `json:"rollback,omitempty"`

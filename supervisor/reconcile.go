@@ -172,6 +172,10 @@ func (s *Supervisor) start(ctx context.Context, k string, svc *Service, slot int
 	if svc.Health != nil {
 		r.Health = Health{Status: HealthStarting, Since: r.Created}
 	}
+	if svc.CPUPlacement != "" {
+		cpus := PickCPUs(*s.cfg.Topology, svc.CPUPlacement, k, cpuWeight(svc), s.pinnedLocked())
+		r.CPUs, r.Mems = FormatCPUList(cpus), memsOf(*s.cfg.Topology, cpus)
+	}
 	// The record is written before the runtime is asked: a daemon killed in between finds a
 	// record, or a container with our annotations, and never loses track of one.
 	s.persistStateLocked(k)

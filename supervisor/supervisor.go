@@ -32,6 +32,7 @@ type Config struct {
 	Parallel int                // concurrent starts per service; 0: 4
 	Capacity Capacity           // the node's, for admission by reservations; zero: HostCapacity()
 	Hosts    Hosts              // service names in each replica's /etc/hosts; nil: none
+	Topology *Topology          // the node's CPUs and NUMA nodes, for cpusets; nil: HostTopology()
 }
 
 // Supervisor keeps the declared replicas of each service running. Its loop is a work queue of
@@ -77,6 +78,10 @@ func New(cfg Config) *Supervisor {
 	}
 	if cfg.Capacity == (Capacity{}) {
 		cfg.Capacity = HostCapacity()
+	}
+	if cfg.Topology == nil {
+		t, _ := HostTopology() // unreadable: no CPU list, so no cpusets (replicas run anywhere)
+		cfg.Topology = &t
 	}
 	if cfg.Balancer == nil {
 		cfg.Balancer = NopBalancer{}

@@ -15,9 +15,11 @@ import (
 //	  probe: {type: http, port: 80, path: /healthz, interval: 5s, timeout: 1s, retries: 3, start_period: 0s}
 //	  network: none        # replicas get a network namespace with loopback only
 //	  drain: 1s            # a stopping replica's connections may finish (default 1s with ports)
+//	  placement: spread    # pin each replica to CPUs with a cpuset: spread or binpack (cpuset.go)
 type xHull struct {
-	Drain   *string `json:"drain"`
-	Backoff *struct {
+	Placement *string `json:"placement"`
+	Drain     *string `json:"drain"`
+	Backoff   *struct {
 		Initial    *string  `json:"initial"`
 		Max        *string  `json:"max"`
 		Factor     *float64 `json:"factor"`
@@ -81,6 +83,14 @@ func applyXHull(s *Service, raw any) error {
 		}
 	}
 	dur("drain", x.Drain, &s.Drain)
+	if pl := x.Placement; pl != nil {
+		switch *pl {
+		case PlaceSpread, PlaceBinpack, "":
+			s.CPUPlacement = *pl
+		default:
+			errs = append(errs, fmt.Errorf("placement: %q is not spread or binpack", *pl))
+		}
+	}
 	if p := x.Probe; p != nil {
 		h := &HealthCheck{Kind: ProbeKind(p.Type), Port: p.Port, Path: p.Path, Retries: p.Retries,
 			Interval: 5 * time.Second, Timeout: time.Second}
