@@ -39,6 +39,9 @@ type Autoscale struct {
 // autoscaleTolerance is the HPA's: within ±10 % of the target nothing moves.
 const autoscaleTolerance = 0.1
 
+// autoscaleTick is how often the daemon looks whether a service is due for a sample.
+const autoscaleTick = 250 * time.Millisecond
+
 // Rec is one raw recommendation, kept for the stabilisation windows.
 type Rec struct {
 	At time.Time
@@ -121,4 +124,107 @@ func Recommend(a Autoscale, now time.Time, current int, usage []float64, hist []
 		d.Reason = fmt.Sprintf("%d → %d replicas: %s", current, d.N, d.Reason)
 	}
 	return d, hist
+}
+
+// scaler is one autoscaled service's memory: the last CPU sample of each ready replica, the
+// recommendations of the windows, the time of the last change.
+type scaler struct {
+	samples map[string]cpuSample
+	hist    []Rec
+	last    time.Time
+	next    time.Time
+	heldRaw int // the held recommendation last reported, so a hold is one event, not one per tick
+}
+
+type cpuSample struct {
+	at  time.Time
+	cpu time.Duration
+}
+
+// autoscale samples every autoscaled service whose interval has come, and applies what
+// Recommend decides as a scale (same path as `hull service scale`).
+func (s *Supervisor) autoscale() {
+	meter, ok := s.cfg.Runtime.(Meter)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	now := s.clk.Now()
+	due := map[string][]string{}
+	for _, k := range s.keysLocked() {
+		svc := s.serviceLocked(k)
+		if svc == nil || svc.Autoscale == nil {
+			delete(s.scalers, k)
+			continue
+		}
+		sc := s.scalers[k]
+		if sc == nil {
+			sc = &scaler{samples: map[string]cpuSample{}}
+			s.scalers[k] = sc
+		}
+		if now.Before(sc.next) {
+			continue
+		}
+		sc.next = now.Add(svc.Autoscale.Interval)
+		due[k] = nil
+		for _, r := range s.replicas {
+			if key(r.Project, r.Service) == k && r.ready() {
+				due[k] = append(due[k], r.ID)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if len(due) == 0 {
+		return
+	}
+	cpu := map[string]time.Duration{}
+	for _, ids := range due {
+		for _, id := range ids {
+			if c, err := meter.CPUTime(id); err == nil {
+				cpu[id] = c
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, ids := range due {
+		svc, sc := s.serviceLocked(k), s.scalers[k]
+		if svc == nil || svc.Autoscale == nil || sc == nil {
+			continue
+		}
+		var usage []float64
+		samples := map[string]cpuSample{}
+		for _, id := range ids {
+			c, ok := cpu[id]
+			if !ok {
+				continue
+			}
+			if prev, ok := sc.samples[id]; ok && now.After(prev.at) {
+				usage = append(usage, float64(c-prev.cpu)/float64(now.Sub(prev.at))/cpuWeight(svc))
+			}
+			samples[id] = cpuSample{at: now, cpu: c}
+		}
+		sc.samples = samples
+		var d ScaleDecision
+		d, sc.hist = Recommend(*svc.Autoscale, now, svc.Replicas, usage, sc.hist, sc.last)
+		p, n := splitKey(k)
+		switch {
+		case d.N != svc.Replicas:
+			c := *svc
+			c.Replicas = d.N
+			if err := s.replaceServiceLocked(k, &c); err != nil {
+				s.emit(Event{Type: "error", Project: p, Service: n, Reason: "autoscale: " + err.Error()})
+				continue
+			}
+			sc.last, sc.heldRaw = now, 0
+			s.emit(Event{Type: "autoscale", Project: p, Service: n, Reason: d.Reason})
+			s.enqueueLocked(k)
+			s.notifyLocked()
+		case d.Held && d.Raw != sc.heldRaw:
+			sc.heldRaw = d.Raw
+			s.emit(Event{Type: "autoscale-hold", Project: p, Service: n, Reason: d.Reason})
+		case !d.Held:
+			sc.heldRaw = 0
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,56 @@ func TestRecommendDoesNotFlap(t *testing.T) {
 	}
 	if since := now.Add(-a.Interval).Sub(lastHigh); n != 1 || since <= a.Window {
 		t.Fatalf("idle: %d replicas %s after the last peak; want 1, after the %s window", n, since, a.Window)
+	}
+}
+
+// Through the supervisor with a fake meter: a busy replica makes the service scale up at
+// once, an idle one scales it down only after the window, and each decision is an event.
+func TestAutoscaleScalesOnCPU(t *testing.T) {
+	h := start(t)
+	svc := web(1)
+	svc.Autoscale = &Autoscale{Min: 1, Max: 4, TargetCPU: 0.5, Interval: time.Second, Window: 5 * time.Second}
+	if err := h.sup.Apply(context.Background(), project(svc)); err != nil {
+		t.Fatal(err)
+	}
+	h.running("web", 1)
+	step := func(rate float64) {
+		h.rt.mu.Lock()
+		h.rt.cpuRate = rate
+		h.rt.mu.Unlock()
+		h.clk.Advance(time.Second)
+		h.sup.autoscale()
+	}
+	h.sup.autoscale() // the first sample
+	step(1)           // one CPU busy, target half of one: 2 replicas
+	h.running("web", 2)
+	step(0.1)
+	if n := h.status("web").Desired; n != 2 {
+		t.Fatalf("scaled to %d inside the window", n)
+	}
+	for range 5 {
+		step(0.1)
+	}
+	h.running("web", 1)
+	recent, _, cancel := h.sup.bus.subscribe()
+	cancel()
+	var got []string
+	for _, e := range recent {
+		if strings.HasPrefix(e.Type, "autoscale") {
+			got = append(got, e.Type+": "+e.Reason)
+		}
+	}
+	if len(got) != 3 || !strings.HasPrefix(got[0], "autoscale: 1 → 2 replicas: cpu 100% of target 50%") ||
+		!strings.HasPrefix(got[1], "autoscale-hold: ") || !strings.HasPrefix(got[2], "autoscale: 2 → 1 replicas") {
+		t.Fatalf("events:\n%s", strings.Join(got, "\n"))
+	}
+	// `hull up` again keeps the autoscaled count (1 here; deploy.replicas says 3).
+	again := web(3)
+	again.Autoscale = svc.Autoscale
+	if err := h.sup.Apply(context.Background(), project(again)); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.status("web").Desired; n != 1 {
+		t.Fatalf("up again: %d desired, want the autoscaler's 1", n)
 	}
 }

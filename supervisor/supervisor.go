@@ -55,6 +55,7 @@ type Supervisor struct {
 	lastEP   map[string]string
 	epLocks  map[string]*sync.Mutex // one per service: balancer updates in the order their sets were computed
 	vips     map[string]netip.Addr  // each service's virtual IP, as the balancer gave it
+	scalers  map[string]*scaler     // autoscaled services' samples and windows
 	hostsMu  sync.Mutex             // hosts files are computed and written in order
 	changed  chan struct{}          // closed and replaced on every change, for waiters
 	wake     chan struct{}
@@ -93,7 +94,7 @@ func New(cfg Config) *Supervisor {
 		cfg: cfg, log: cfg.Log, clk: cfg.Clock,
 		projects: map[string]*Project{}, replicas: map[string]*Replica{}, states: map[string]*ServiceState{},
 		timers: map[string]func() bool{}, pending: map[string]bool{}, active: map[string]bool{}, lastEP: map[string]string{},
-		epLocks: map[string]*sync.Mutex{}, vips: map[string]netip.Addr{},
+		epLocks: map[string]*sync.Mutex{}, vips: map[string]netip.Addr{}, scalers: map[string]*scaler{},
 		changed: make(chan struct{}), wake: make(chan struct{}, 1),
 	}
 }
@@ -113,6 +114,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(s.cfg.Tick)
 	defer tick.Stop()
+	// Autoscaled services are sampled at their own interval; this only looks whose is due.
+	scale := time.NewTicker(autoscaleTick)
+	defer scale.Stop()
 	defer s.wg.Wait()
 	defer s.stopTimers()
 	s.enqueueAll()
@@ -123,6 +127,8 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		case <-tick.C:
 			s.enqueueAll()
 			s.rotateLogs()
+		case <-scale.C:
+			s.autoscale()
 		case <-s.wake:
 			s.dispatch(ctx)
 		}
@@ -314,6 +320,13 @@ func (s *Supervisor) Apply(ctx context.Context, p *Project) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for n, svc := range p.Services {
+		// An autoscaled service keeps the count the autoscaler chose: `hull up` again is not
+		// a reason to drop to deploy.replicas.
+		if old := s.serviceLocked(key(p.Name, n)); old != nil && old.Autoscale != nil && svc.Autoscale != nil {
+			svc.Replicas = min(max(old.Replicas, svc.Autoscale.Min), svc.Autoscale.Max)
+		}
+	}
 	if err := s.cfg.Store.PutProject(p); err != nil {
 		return fmt.Errorf("store project: %w", err)
 	}
