@@ -33,6 +33,10 @@ func (s *Supervisor) reconcile(ctx context.Context, k string) {
 		s.persistReplicaLocked(r)
 		stops = append(stops, r)
 	}
+	stopSvc := v.Service
+	if stopSvc == nil {
+		stopSvc = s.retired[k] // taken down: its stop_signal and grace still apply
+	}
 	s.setPendingLocked(k, plan.Pending)
 	wake := plan.WakeAt
 	if at := s.rolloutProgressLocked(k); !at.IsZero() && (wake.IsZero() || at.Before(wake)) {
@@ -47,7 +51,7 @@ func (s *Supervisor) reconcile(ctx context.Context, k string) {
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				s.stop(ctx, v.Service, r)
+				s.stop(ctx, stopSvc, r)
 			}()
 		}
 	}

@@ -3,7 +3,9 @@
 package test
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -96,5 +98,37 @@ services:
 		if d := cgroupDirs(filepath.Join("hull", id)); len(d) > 0 {
 			t.Errorf("cgroups of %s left: %v", id, d)
 		}
+	}
+}
+
+// A replica burning a CPU makes its autoscaled service (target 50 % of one CPU) scale up,
+// with an autoscale event that says why.
+func TestSupervisorAutoscaleUp(t *testing.T) {
+	s := newStack(t)
+	s.mustHull("up", "-d", "-f", s.compose("compose.yaml", `
+services:
+  burn:
+    image: ./rootfs
+    command: ["/bin/sh", "-c", "while :; do :; done"]
+    stop_grace_period: 1s # sh as pid 1 ignores SIGTERM
+    x-hull:
+      network: none
+      autoscale: {min: 1, max: 2, target_cpu: 50%, interval: 500ms, window: 30s}
+`))
+	t0 := time.Now()
+	s.eventually("scaled up to 2", 20*time.Second, func() bool { return len(s.running("burn", false)) == 2 })
+	t.Logf("scaled up after %s", time.Since(t0))
+	// `hull events` streams: the recent ones come first, then it is stopped.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	b, _ := exec.CommandContext(ctx, hullBin, append(append([]string{}, s.flags...), "events")...).Output()
+	out := string(b)
+	t0 = time.Now()
+	s.mustHull("down", "-p", s.project)
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Errorf("down took %s: the service's 1s stop_grace_period was not used", d)
+	}
+	if !strings.Contains(out, "autoscale") || !strings.Contains(out, "1 → 2 replicas: cpu ") {
+		t.Errorf("no autoscale event with its reason:\n%s", out)
 	}
 }
