@@ -139,5 +139,5 @@ func fromAnnotations(o Observed) *Replica {
 		return nil
 	}
 	return &Replica{ID: o.ID, Project: a[AnnProject], Service: a[AnnService], Slot: slot, Gen: gen,
-		Revision: a[AnnRevision], State: Running, Health: Health{Status: HealthNone}, done: make(chan struct{})}
+		Revision: a[AnnRevision], CPUs: a[AnnCPUs], State: Running, Health: Health{Status: HealthNone}, done: make(chan struct{})}
 }

@@ -314,6 +314,9 @@ func convertService(cp *types.Project, cs types.ServiceConfig, o LoadOptions) (*
 			bad("x-hull: %v", err)
 		}
 	}
+	if a := s.Autoscale; a != nil && a.Max >= a.Min {
+		s.Replicas = min(max(s.Replicas, a.Min), a.Max) // deploy.replicas is where it starts
+	}
 	return s, warns, errors.Join(errs...)
 }
 

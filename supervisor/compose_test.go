@@ -48,10 +48,11 @@ services:
       placement: {max_replicas_per_node: 2}
     x-hull:
       backoff: {initial: 0s, max: 5s, factor: 3, jitter: 0.2, reset_after: 1m}
+      placement: spread
   db:
     image: /abs/rootfs
     deploy: {restart_policy: {condition: any, delay: 2s, max_attempts: 5, window: 1m}}
-    x-hull: {probe: {type: tcp, port: 5432}}
+    x-hull: {probe: {type: tcp, port: 5432}, autoscale: {min: 2, max: 6, target_cpu: 70%, window: 1m}}
 volumes:
   data: {}
 `)
@@ -78,6 +79,8 @@ volumes:
 		{"restart", w.Restart == RestartPolicy{Mode: RestartOnFailure, MaxAttempts: 4}},
 		{"health", w.Health != nil && w.Health.Kind == ProbeExec && w.Health.Command[0] == "/bin/sh" && w.Health.Retries == 5 && w.Health.StartPeriod == 4*time.Second},
 		{"depends", w.DependsOn["db"] == "service_healthy"},
+		{"autoscale", *p.Services["db"].Autoscale == Autoscale{Min: 2, Max: 6, TargetCPU: 0.7, Interval: 5 * time.Second, Window: time.Minute} && p.Services["db"].Replicas == 2},
+		{"cpu placement", w.CPUPlacement == PlaceSpread && p.Services["db"].CPUPlacement == ""},
 		{"logging", w.Logging == Logging{MaxSize: 1 << 20, MaxFiles: 2}},
 		{"replicas", w.Replicas == 3},
 		{"resources", w.Resources.CPUs == 0.5 && w.Resources.Memory == 64<<20 && w.Resources.Pids == 100 && w.Resources.ReserveMemory == 32<<20},
@@ -105,6 +108,10 @@ func TestLoadRejects(t *testing.T) {
 		{"unknown deploy key", "services:\n  a:\n    image: /x\n    deploy: {mode: global}\n", []string{"deploy.mode"}},
 		{"bad restart", "services:\n  a:\n    image: /x\n    restart: sometimes\n", []string{"restart"}},
 		{"x-hull typo", "services:\n  a:\n    image: /x\n    x-hull: {backof: {}}\n", []string{"x-hull", "backof"}},
+		{"x-hull autoscale max below min", "services:\n  a:\n    image: /x\n    x-hull: {autoscale: {min: 3, max: 2, target_cpu: 50%}}\n", []string{"autoscale.max"}},
+		{"x-hull autoscale no target", "services:\n  a:\n    image: /x\n    x-hull: {autoscale: {min: 1, max: 2}}\n", []string{"autoscale.target_cpu", "missing"}},
+		{"x-hull autoscale bad target", "services:\n  a:\n    image: /x\n    x-hull: {autoscale: {max: 2, target_cpu: lots}}\n", []string{"autoscale.target_cpu"}},
+		{"x-hull bad placement", "services:\n  a:\n    image: /x\n    x-hull: {placement: random}\n", []string{"placement", "random"}},
 		{"x-hull bad duration", "services:\n  a:\n    image: /x\n    x-hull: {backoff: {initial: soon}}\n", []string{"backoff.initial"}},
 		{"missing published port", "services:\n  a:\n    image: /x\n    ports: [\"80\"]\n", []string{"published"}},
 		{"unknown dependency", "services:\n  a:\n    image: /x\n    depends_on: [b]\n", []string{"b"}},

@@ -32,8 +32,11 @@
 //
 // Traffic: rollout.go rolls a changed service out per update_config (start-first with ports,
 // new replicas ready before old ones leave; automatic rollback; 10 revisions of history);
-// scale.go changes replica counts; placement.go admits replicas by reservations and
-// max_replicas_per_node, leaving the rest pending with the reason; discovery.go writes every
+// scale.go changes replica counts, and autoscale.go does from the replicas' cgroup CPU time
+// (x-hull autoscale: up at once, down only after the window's highest recommendation drops);
+// placement.go admits replicas by reservations and max_replicas_per_node, leaving the rest
+// pending with the reason; cpuset.go pins replicas to CPUs (x-hull placement: spread over CPUs
+// and NUMA nodes, or binpack) through linux.resources.cpu.cpus; discovery.go writes every
 // service's virtual IP (netns spreads it like a published port) into the replicas' /etc/hosts.
 //
 // Before asking the runtime for a container, its record is written to the store; each container
@@ -43,7 +46,7 @@
 // restart policy act, and never starts a duplicate: a slot's generation only grows.
 //
 // What the supervisor needs from the outside is six small interfaces (interfaces.go): Runtime,
-// Images, Balancer, Networks, Hosts, Store. Only cmd/hull wires the real ones (package hostrt); the
+// Images, Balancer, Networks, Hosts, Store (and Meter, which the Runtime may also be). Only cmd/hull wires the real ones (package hostrt); the
 // tests use fakes and a fake clock.
 //
 // # Try it
@@ -52,8 +55,11 @@
 //
 // # Not covered yet
 //
-// Spreading replicas over CPUs/NUMA nodes with cpusets, placement constraints and spread
-// preferences (kept, not acted on); scale-down by health (the highest slots, the newest, go);
-// autoscaling; names of other projects' services; images from registries (image: is a root filesystem directory until the image store lands);
-// user names in user: (numeric uid[:gid] only); one node.
+// Placement constraints and deploy.placement spread preferences (kept, not acted on: they are
+// about labels of several nodes; within the node x-hull placement spreads); moving running
+// replicas when cpusets become uneven (placement acts at start); autoscaling on memory or
+// requests; the autoscaler's windows across a daemon restart; scale-down by health (the
+// highest slots, the newest, go); names of other projects' services; images from registries
+// (image: is a root filesystem directory until the image store lands); user names in user:
+// (numeric uid[:gid] only); one node.
 package supervisor

@@ -98,6 +98,20 @@ type fakeRuntime struct {
 	ignore   map[syscall.Signal]bool
 	kills    []string // "id SIG lb=<endpoints at the time>"
 	lb       *fakeBalancer
+	cpuRate  float64 // CPUs each running container burns, for CPUTime
+	cpuAt    map[string]time.Duration
+}
+
+// CPUTime makes the fake a Meter: each call adds cpuRate × step to a container's counter,
+// where step is the autoscale interval the test advances the clock by.
+func (f *fakeRuntime) CPUTime(id string) (time.Duration, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cpuAt == nil {
+		f.cpuAt = map[string]time.Duration{}
+	}
+	f.cpuAt[id] += time.Duration(f.cpuRate * float64(time.Second))
+	return f.cpuAt[id], nil
 }
 
 type fakeContainer struct {
@@ -393,7 +407,7 @@ func newHarness(t *testing.T, rt *fakeRuntime, store *memStore, clk *fakeClock) 
 	rt.mu.Unlock()
 	h.sup = New(Config{Runtime: rt, Images: fakeImages{}, Balancer: h.lb, Store: store,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseSpec: baseSpec, LogDir: t.TempDir(),
-		Clock: clk, Rand: func() float64 { return 0.5 }, Tick: time.Hour})
+		Clock: clk, Rand: func() float64 { return 0.5 }, Tick: time.Hour, Topology: &Topology{CPUs: []TopoCPU{{0, 0}, {1, 0}, {2, 1}, {3, 1}}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.sup.Run(ctx) }()

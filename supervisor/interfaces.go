@@ -79,6 +79,12 @@ type Networks interface {
 	Remove(ctx context.Context, name string) error
 }
 
+// Meter reads a container's CPU time so far (its cgroup's counter), for autoscaling. The
+// Runtime may implement it; when it does not, autoscaling has nothing to read and holds.
+type Meter interface {
+	CPUTime(id string) (time.Duration, error)
+}
+
 // Clock is time, injected so backoff and health are tested without sleeping.
 type Clock interface {
 	Now() time.Time

@@ -43,6 +43,11 @@ type Service struct {
 	Resources Resources         `json:"resources"`
 	Logging   Logging           `json:"logging"`
 	Network   bool              `json:"network"` // join the project's network (x-hull network: none turns it off)
+	// CPUPlacement pins replicas to CPUs with cpusets: spread or binpack (x-hull placement);
+	// "": no cpuset, the replicas run on any CPU.
+	CPUPlacement string `json:"cpuPlacement,omitempty"`
+	// Autoscale sets Replicas from CPU usage (x-hull autoscale; autoscale.go); nil: fixed.
+	Autoscale *Autoscale `json:"autoscale,omitempty"`
 	// Kept for rolling updates, rollback and placement (issue 7); not acted on yet.
 	Update    *UpdateConfig `json:"update,omitempty"`
 	Rollback  *UpdateConfig `json:"rollback,omitempty"`
@@ -164,7 +169,7 @@ type Placement struct {
 func (s *Service) Revision() string {
 	c := *s
 	c.Replicas, c.Restart, c.Backoff, c.Health, c.DependsOn, c.Logging = 0, RestartPolicy{}, Backoff{}, nil, nil, Logging{}
-	c.Update, c.Rollback, c.Placement, c.Ports, c.Drain = nil, nil, nil, nil, 0
+	c.Update, c.Rollback, c.Placement, c.Ports, c.Drain, c.Autoscale = nil, nil, nil, nil, 0, nil
 	b, _ := json.Marshal(c)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:6])

@@ -14,8 +14,8 @@ import (
 // deploy.resources.reservations (cpus, memory) of every live replica of every service, plus the
 // new one's, must fit the node's capacity; a replica that does not fit is not started and its
 // slot stays pending with the reason, instead of overcommitting. deploy.placement.max_replicas_per_node
-// caps a service's live replicas on the node. Spreading replicas over CPUs with cpusets is not
-// done yet.
+// caps a service's live replicas on the node. Which CPUs of the node a replica gets is
+// cpuset.go's.
 
 // Capacity is what a node offers to reservations.
 type Capacity struct {

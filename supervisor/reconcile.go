@@ -33,6 +33,10 @@ func (s *Supervisor) reconcile(ctx context.Context, k string) {
 		s.persistReplicaLocked(r)
 		stops = append(stops, r)
 	}
+	stopSvc := v.Service
+	if stopSvc == nil {
+		stopSvc = s.retired[k] // taken down: its stop_signal and grace still apply
+	}
 	s.setPendingLocked(k, plan.Pending)
 	wake := plan.WakeAt
 	if at := s.rolloutProgressLocked(k); !at.IsZero() && (wake.IsZero() || at.Before(wake)) {
@@ -47,7 +51,7 @@ func (s *Supervisor) reconcile(ctx context.Context, k string) {
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				s.stop(ctx, v.Service, r)
+				s.stop(ctx, stopSvc, r)
 			}()
 		}
 	}
@@ -171,6 +175,10 @@ func (s *Supervisor) start(ctx context.Context, k string, svc *Service, slot int
 	r.ID = ReplicaID(p, svc.Name, slot, sl.Gen)
 	if svc.Health != nil {
 		r.Health = Health{Status: HealthStarting, Since: r.Created}
+	}
+	if svc.CPUPlacement != "" {
+		cpus := PickCPUs(*s.cfg.Topology, svc.CPUPlacement, k, cpuWeight(svc), s.pinnedLocked())
+		r.CPUs, r.Mems = FormatCPUList(cpus), memsOf(*s.cfg.Topology, cpus)
 	}
 	// The record is written before the runtime is asked: a daemon killed in between finds a
 	// record, or a container with our annotations, and never loses track of one.

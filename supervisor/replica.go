@@ -31,6 +31,8 @@ type Replica struct {
 	State      ReplicaState `json:"state"`
 	Pid        int          `json:"pid,omitempty"`
 	Address    string       `json:"address,omitempty"`
+	CPUs       string       `json:"cpus,omitempty"` // its cpuset (x-hull placement), in the kernel's list format
+	Mems       string       `json:"mems,omitempty"` // its NUMA nodes, when the node has several
 	Created    time.Time    `json:"created"`
 	Started    time.Time    `json:"started,omitzero"`
 	Health     Health       `json:"health"`

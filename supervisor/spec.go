@@ -18,6 +18,7 @@ const (
 	AnnSlot     = "org.hullrt.supervisor.slot"
 	AnnGen      = "org.hullrt.supervisor.gen"
 	AnnRevision = "org.hullrt.supervisor.revision"
+	AnnCPUs     = "org.hullrt.supervisor.cpus" // the cpuset placement chose: a restarted daemon counts it
 	// AnnNetwork is the runtime's own annotation (runtime.NetworkAnnotation): create wires eth0.
 	AnnNetwork = "org.hullrt.network"
 )
@@ -78,6 +79,13 @@ func BuildSpec(base *specs.Spec, p *Project, s *Service, r *Replica, rootfs stri
 		quota := int64(c * float64(period))
 		res.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
 	}
+	if r.CPUs != "" {
+		// The runtime writes it to cpuset.cpus (and mems to cpuset.mems) before the process runs.
+		if res.CPU == nil {
+			res.CPU = &specs.LinuxCPU{}
+		}
+		res.CPU.Cpus, res.CPU.Mems = r.CPUs, r.Mems
+	}
 	if m := s.Resources.Memory; m > 0 || s.Resources.ReserveMemory > 0 {
 		res.Memory = &specs.LinuxMemory{}
 		if m > 0 {
@@ -99,6 +107,9 @@ func BuildSpec(base *specs.Spec, p *Project, s *Service, r *Replica, rootfs stri
 	sp.Annotations[AnnSlot] = strconv.Itoa(r.Slot)
 	sp.Annotations[AnnGen] = strconv.Itoa(r.Gen)
 	sp.Annotations[AnnRevision] = r.Revision
+	if r.CPUs != "" {
+		sp.Annotations[AnnCPUs] = r.CPUs
+	}
 	if s.Network {
 		sp.Annotations[AnnNetwork] = NetworkName(p.Name)
 	}

@@ -36,6 +36,7 @@ type ReplicaStatus struct {
 	Health     string    `json:"health"`
 	Pid        int       `json:"pid,omitempty"`
 	Address    string    `json:"address,omitempty"`
+	CPUs       string    `json:"cpus,omitempty"` // its cpuset (x-hull placement)
 	Started    time.Time `json:"started,omitzero"`
 	Restarts   int       `json:"restarts"`
 	NextStart  time.Time `json:"nextStart,omitzero"`
@@ -101,7 +102,7 @@ func (s *Supervisor) statusLocked(k string) ServiceStatus {
 		sl := st.slot(r.Slot)
 		shown[r.Slot] = true
 		ss.Replicas = append(ss.Replicas, ReplicaStatus{Name: r.Name(), ID: r.ID, Revision: r.Revision, State: string(r.State),
-			Health: string(r.Health.Status), Pid: r.Pid, Address: r.Address, Started: r.Started,
+			Health: string(r.Health.Status), Pid: r.Pid, Address: r.Address, CPUs: r.CPUs, Started: r.Started,
 			Restarts: sl.Attempts, LastExit: sl.LastExit, StopReason: r.StopReason})
 	}
 	for n := 1; n <= ss.Desired; n++ {

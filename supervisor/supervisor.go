@@ -32,6 +32,7 @@ type Config struct {
 	Parallel int                // concurrent starts per service; 0: 4
 	Capacity Capacity           // the node's, for admission by reservations; zero: HostCapacity()
 	Hosts    Hosts              // service names in each replica's /etc/hosts; nil: none
+	Topology *Topology          // the node's CPUs and NUMA nodes, for cpusets; nil: HostTopology()
 }
 
 // Supervisor keeps the declared replicas of each service running. Its loop is a work queue of
@@ -54,6 +55,8 @@ type Supervisor struct {
 	lastEP   map[string]string
 	epLocks  map[string]*sync.Mutex // one per service: balancer updates in the order their sets were computed
 	vips     map[string]netip.Addr  // each service's virtual IP, as the balancer gave it
+	scalers  map[string]*scaler     // autoscaled services' samples and windows
+	retired  map[string]*Service    // services taken down or out of their project: how to stop their replicas
 	hostsMu  sync.Mutex             // hosts files are computed and written in order
 	changed  chan struct{}          // closed and replaced on every change, for waiters
 	wake     chan struct{}
@@ -78,6 +81,10 @@ func New(cfg Config) *Supervisor {
 	if cfg.Capacity == (Capacity{}) {
 		cfg.Capacity = HostCapacity()
 	}
+	if cfg.Topology == nil {
+		t, _ := HostTopology() // unreadable: no CPU list, so no cpusets (replicas run anywhere)
+		cfg.Topology = &t
+	}
 	if cfg.Balancer == nil {
 		cfg.Balancer = NopBalancer{}
 	}
@@ -88,7 +95,7 @@ func New(cfg Config) *Supervisor {
 		cfg: cfg, log: cfg.Log, clk: cfg.Clock,
 		projects: map[string]*Project{}, replicas: map[string]*Replica{}, states: map[string]*ServiceState{},
 		timers: map[string]func() bool{}, pending: map[string]bool{}, active: map[string]bool{}, lastEP: map[string]string{},
-		epLocks: map[string]*sync.Mutex{}, vips: map[string]netip.Addr{},
+		epLocks: map[string]*sync.Mutex{}, vips: map[string]netip.Addr{}, scalers: map[string]*scaler{}, retired: map[string]*Service{},
 		changed: make(chan struct{}), wake: make(chan struct{}, 1),
 	}
 }
@@ -108,6 +115,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(s.cfg.Tick)
 	defer tick.Stop()
+	// Autoscaled services are sampled at their own interval; this only looks whose is due.
+	scale := time.NewTicker(autoscaleTick)
+	defer scale.Stop()
 	defer s.wg.Wait()
 	defer s.stopTimers()
 	s.enqueueAll()
@@ -118,6 +128,8 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		case <-tick.C:
 			s.enqueueAll()
 			s.rotateLogs()
+		case <-scale.C:
+			s.autoscale()
 		case <-s.wake:
 			s.dispatch(ctx)
 		}
@@ -309,6 +321,21 @@ func (s *Supervisor) Apply(ctx context.Context, p *Project) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if old := s.projects[p.Name]; old != nil {
+		for n, svc := range old.Services {
+			if p.Services[n] == nil {
+				s.retired[key(p.Name, n)] = svc
+			}
+		}
+	}
+	for n, svc := range p.Services {
+		delete(s.retired, key(p.Name, n))
+		// An autoscaled service keeps the count the autoscaler chose: `hull up` again is not
+		// a reason to drop to deploy.replicas.
+		if old := s.serviceLocked(key(p.Name, n)); old != nil && old.Autoscale != nil && svc.Autoscale != nil {
+			svc.Replicas = min(max(old.Replicas, svc.Autoscale.Min), svc.Autoscale.Max)
+		}
+	}
 	if err := s.cfg.Store.PutProject(p); err != nil {
 		return fmt.Errorf("store project: %w", err)
 	}
@@ -337,6 +364,11 @@ func (s *Supervisor) Down(ctx context.Context, project string) error {
 		s.mu.Unlock()
 		return fmt.Errorf("store: %w", err)
 	}
+	if old := s.projects[project]; old != nil {
+		for n, svc := range old.Services {
+			s.retired[key(project, n)] = svc
+		}
+	}
 	delete(s.projects, project)
 	s.emit(Event{Type: "down", Project: project})
 	s.enqueueProjectLocked(project)
@@ -362,6 +394,8 @@ func (s *Supervisor) Down(ctx context.Context, project string) error {
 			delete(s.lastEP, k)
 			delete(s.epLocks, k)
 			delete(s.vips, k)
+			delete(s.retired, k)
+			delete(s.scalers, k)
 			if stop := s.timers[k]; stop != nil {
 				stop()
 				delete(s.timers, k)

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,7 +18,19 @@ import (
 //	  probe: {type: http, port: 80, path: /healthz, interval: 5s, timeout: 1s, retries: 3, start_period: 0s}
 //	  network: none        # replicas get a network namespace with loopback only
 //	  drain: 1s            # a stopping replica's connections may finish (default 1s with ports)
+//	  placement: spread    # pin each replica to CPUs with a cpuset: spread or binpack (cpuset.go)
+//	  autoscale: {min: 1, max: 5, target_cpu: 70%, interval: 5s, window: 30s, up_window: 0s, cooldown: 0s}
 type xHull struct {
+	Placement *string `json:"placement"`
+	Autoscale *struct {
+		Min       int    `json:"min"`
+		Max       int    `json:"max"`
+		TargetCPU any    `json:"target_cpu"`
+		Interval  string `json:"interval"`
+		Window    string `json:"window"`
+		UpWindow  string `json:"up_window"`
+		Cooldown  string `json:"cooldown"`
+	} `json:"autoscale"`
 	Drain   *string `json:"drain"`
 	Backoff *struct {
 		Initial    *string  `json:"initial"`
@@ -81,6 +96,33 @@ func applyXHull(s *Service, raw any) error {
 		}
 	}
 	dur("drain", x.Drain, &s.Drain)
+	if pl := x.Placement; pl != nil {
+		switch *pl {
+		case PlaceSpread, PlaceBinpack, "":
+			s.CPUPlacement = *pl
+		default:
+			errs = append(errs, fmt.Errorf("placement: %q is not spread or binpack", *pl))
+		}
+	}
+	if as := x.Autoscale; as != nil {
+		a := &Autoscale{Min: max(as.Min, 1), Max: as.Max, Interval: 5 * time.Second, Window: 30 * time.Second}
+		if as.Max < a.Min {
+			errs = append(errs, fmt.Errorf("autoscale.max: %d is below min %d", as.Max, a.Min))
+		}
+		pct, err := parsePercent(as.TargetCPU)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("autoscale.target_cpu: %w", err))
+		}
+		a.TargetCPU = pct
+		dur("autoscale.interval", &as.Interval, &a.Interval)
+		dur("autoscale.window", &as.Window, &a.Window)
+		dur("autoscale.up_window", &as.UpWindow, &a.UpWindow)
+		dur("autoscale.cooldown", &as.Cooldown, &a.Cooldown)
+		if a.Interval < 100*time.Millisecond {
+			errs = append(errs, fmt.Errorf("autoscale.interval: %s is below 100ms", a.Interval))
+		}
+		s.Autoscale = a
+	}
 	if p := x.Probe; p != nil {
 		h := &HealthCheck{Kind: ProbeKind(p.Type), Port: p.Port, Path: p.Path, Retries: p.Retries,
 			Interval: 5 * time.Second, Timeout: time.Second}
@@ -126,4 +168,34 @@ func applyXHull(s *Service, raw any) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// parsePercent reads a CPU target: "70%", 70 or 0.7 (a number ≤ 1 is a fraction).
+func parsePercent(v any) (float64, error) {
+	var f float64
+	switch v := v.(type) {
+	case nil:
+		return 0, errors.New("missing")
+	case float64:
+		f = v
+		if f > 1 {
+			f /= 100
+		}
+	case string:
+		n, ok := strings.CutSuffix(strings.TrimSpace(v), "%")
+		x, err := strconv.ParseFloat(n, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a percentage", v)
+		}
+		f = x
+		if ok || f > 1 {
+			f /= 100
+		}
+	default:
+		return 0, fmt.Errorf("%v is not a percentage", v)
+	}
+	if f <= 0 || f > 10 || math.IsNaN(f) {
+		return 0, fmt.Errorf("%v is not in (0%%, 1000%%]", v)
+	}
+	return f, nil
 }

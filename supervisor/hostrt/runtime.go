@@ -253,3 +253,14 @@ func readFull(r *os.File, buf []byte) (int, error) {
 		}
 	}
 }
+
+var _ supervisor.Meter = (*Runtime)(nil)
+
+// CPUTime is the container's cgroup CPU counter (cpuacct.usage on v1, usage_usec on v2).
+func (h *Runtime) CPUTime(id string) (time.Duration, error) {
+	u, err := h.RT.Usage(id)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(u.CPU.Usage.Total), nil
+}
