@@ -213,10 +213,21 @@ func (b *bench) run() error {
 	emit(fmt.Sprintf("daemon RSS with %d replicas", *scale+1), "MB", []float64{round(rss)})
 
 	// 3. per-replica host overhead.
-	shims := hullProcesses(*hull, b.daemon.Process.Pid)
+	// A per-container monitor lives as long as its container: a hull process seen now and
+	// still there a second later. (A short-lived hull CLI call caught in passing is not one.)
+	seen := hullProcesses(*hull, b.daemon.Process.Pid)
+	time.Sleep(time.Second)
+	var shims []int
+	for _, p := range hullProcesses(*hull, b.daemon.Process.Pid) {
+		if slices.Contains(seen, p) {
+			shims = append(shims, p)
+		}
+	}
 	perShim := 0.0
 	for _, p := range shims {
 		perShim += pss(p) / 1024
+		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+		fmt.Printf("  long-lived hull process %d: %s\n", p, strings.ReplaceAll(string(cmd), "\x00", " "))
 	}
 	marginal := (pss(b.daemon.Process.Pid) - pssBefore) / 1024 / float64(*scale)
 	fmt.Printf("processes hull keeps per container: %d (conmon: 1 × 0.4 MB PSS; containerd-shim: 1 × ≈10 MB RSS)\n", len(shims)/max(*scale, 1))
