@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -49,7 +50,7 @@ func (r *Runtime) Networks() (*netns.Store, error) {
 // "ctr-ID", or "ctr-" and a hash of the id when the id does not fit a service name (ids may
 // hold '+' and be longer).
 func ServiceName(id string) string {
-	if n := "ctr-" + id; serviceNameRE.MatchString(n) {
+	if n := "ctr-" + id; serviceNameRE().MatchString(n) {
 		return n
 	}
 	h := sha256.Sum256([]byte(id))
@@ -57,7 +58,8 @@ func ServiceName(id string) string {
 }
 
 // serviceNameRE is netns's rule for names.
-var serviceNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+// Compiled on first use: package-level work is paid by every hull process at start-up.
+var serviceNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`) })
 
 // checkNetwork applies create's --network and --publish to the spec's annotations, and
 // refuses what cannot work: a network without a new network namespace (wiring eth0 into the

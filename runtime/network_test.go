@@ -46,7 +46,7 @@ func TestServiceName(t *testing.T) {
 	}
 	for _, id := range []string{"a+b", strings.Repeat("x", 100)} {
 		got := ServiceName(id)
-		if !serviceNameRE.MatchString(got) || got == ServiceName(id+"y") {
+		if !serviceNameRE().MatchString(got) || got == ServiceName(id+"y") {
 			t.Errorf("ServiceName(%q) = %q", id, got)
 		}
 	}

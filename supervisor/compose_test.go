@@ -118,6 +118,8 @@ func TestLoadRejects(t *testing.T) {
 		{"yaml syntax", "services:\n  a: [\n", []string{"compose.yaml"}},
 		{"no image", "services:\n  a:\n    command: [x]\n", []string{"image"}},
 		{"anonymous volume", "services:\n  a:\n    image: /x\n    volumes: [/data]\n", []string{"anonymous"}},
+		// compose-go's JSON schema (third_party/jsonschema compiles its metaschemas on first use).
+		{"schema: wrong type", "services:\n  a:\n    image: [x]\n", []string{"services.a.image must be a string"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := Load(context.Background(), LoadOptions{File: writeCompose(t, tc.body), ProjectName: "p"})

@@ -32,7 +32,7 @@ func (s *Store) Prepare(ctx context.Context, ref, id string, o Options) (c *Cont
 		return nil, err
 	}
 	img, err := s.Get(ref)
-	if errors.Is(err, ErrNotFound) && !idPrefix.MatchString(ref) {
+	if errors.Is(err, ErrNotFound) && !idPrefix().MatchString(ref) {
 		img, err = s.Pull(ctx, ref, o)
 	}
 	if err != nil {

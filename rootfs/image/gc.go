@@ -158,7 +158,7 @@ func (s *Store) sweep(rep *PruneReport, only []string) error {
 		}
 	}
 	for _, h := range cands {
-		if layers[h] || !validHex.MatchString(h) {
+		if layers[h] || !validHex().MatchString(h) {
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(s.dir, "layers", h)); err != nil {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -78,7 +79,7 @@ func Short(n string) string {
 	return strings.TrimPrefix(n, "library/")
 }
 
-var idPrefix = regexp.MustCompile(`^(sha256:)?[a-f0-9]{4,64}$`)
+var idPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(sha256:)?[a-f0-9]{4,64}$`) })
 
 // Get finds an image by name ("busybox", "localhost:5000/x:1", "x@sha256:…") or by a prefix of
 // its ID.
@@ -91,7 +92,7 @@ func (s *Store) Get(ref string) (*Image, error) {
 }
 
 func (s *Store) get(r refs, ref string) (*Image, error) {
-	if idPrefix.MatchString(ref) {
+	if idPrefix().MatchString(ref) {
 		if img, err := s.byIDPrefix(hexOf(ref)); err == nil || !errors.Is(err, ErrNotFound) {
 			return img, err
 		}
@@ -170,7 +171,7 @@ func (s *Store) records() ([]*Image, error) {
 	var out []*Image
 	for _, e := range ents {
 		id, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || !validHex.MatchString(id) {
+		if !ok || !validHex().MatchString(id) {
 			continue
 		}
 		img, err := s.record("sha256:" + id)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -75,21 +76,23 @@ func hexOf(digest string) string {
 	return digest
 }
 
-var validHex = regexp.MustCompile(`^[a-f0-9]{64}$`)
+// validHex and the other regexps here are compiled on first use: package-level work costs every
+// hull process, the container's init included, at start-up.
+var validHex = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-f0-9]{64}$`) })
 
 // checkDigest refuses anything but a sha256 digest: digests become file names.
 func checkDigest(d string) error {
-	if len(d) != 71 || d[:7] != "sha256:" || !validHex.MatchString(d[7:]) {
+	if len(d) != 71 || d[:7] != "sha256:" || !validHex().MatchString(d[7:]) {
 		return fmt.Errorf("unsupported digest %q (sha256 only)", d)
 	}
 	return nil
 }
 
 // validID is runc's rule for container ids; they become directory names.
-var validID = regexp.MustCompile(`^[\w+\-.]+$`)
+var validID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+\-.]+$`) })
 
 func checkID(id string) error {
-	if !validID.MatchString(id) || id == "." || id == ".." {
+	if !validID().MatchString(id) || id == "." || id == ".." {
 		return fmt.Errorf("invalid container id %q", id)
 	}
 	return nil

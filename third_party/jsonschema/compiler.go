@@ -19,6 +19,11 @@ type Compiler struct {
 
 // NewCompiler create Compiler Object.
 func NewCompiler() *Compiler {
+	loadDrafts() // hull: see draftsOnce
+	return newCompiler()
+}
+
+func newCompiler() *Compiler {
 	return &Compiler{
 		schemas:       map[urlPtr]*Schema{},
 		roots:         newRoots(),
@@ -176,7 +181,6 @@ func (c *Compiler) MustCompile(loc string) *Schema {
 
 // Compile compiles json-schema at given loc.
 func (c *Compiler) Compile(loc string) (*Schema, error) {
-	loadDrafts()
 	uf, err := absolute(loc)
 	if err != nil {
 		return nil, err
