@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -247,6 +248,14 @@ func (r *Runtime) converse(ctx context.Context, sp *spawned, b bootstrap, st *St
 				return nil
 			}
 			return r.initFailure(sp, errors.New("container init exited during setup"))
+		}
+		if errors.Is(err, syscall.ECONNRESET) {
+			// The init closed the socket (its execve of the stub) with bytes of ours unread: after
+			// "ready" that is the same end as EOF; before it, the init died and its status says why.
+			if ready {
+				return nil
+			}
+			return r.initFailure(sp, fmt.Errorf("container init exited during setup: %w", err))
 		}
 		if err != nil {
 			return fmt.Errorf("read from init: %w", err)

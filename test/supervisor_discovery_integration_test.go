@@ -18,7 +18,7 @@ services:
     command: ["/bin/webd"]
     deploy: {replicas: 3}
     x-hull:
-      probe: {type: http, port: 80, path: /healthz, interval: 200ms, timeout: 1s, retries: 2}
+      probe: {type: http, port: 80, path: /healthz, interval: 200ms, timeout: 1s, retries: 2, start_period: 10s}
   client:
     image: ./rootfs
     command: ["/bin/webd"]

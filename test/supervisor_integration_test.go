@@ -232,7 +232,7 @@ services:
     deploy: {replicas: %d}
     x-hull:
       backoff: {initial: 300ms}
-      probe: {type: http, port: 80, path: /healthz, interval: 200ms, timeout: 1s, retries: 2}
+      probe: {type: http, port: 80, path: /healthz, interval: 200ms, timeout: 1s, retries: 2, start_period: 10s}
 `
 
 func TestSupervisorReplacesKilledReplicaAfterBackoff(t *testing.T) {

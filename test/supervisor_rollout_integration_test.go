@@ -28,7 +28,7 @@ services:
     environment: {V: "%s"}
     x-hull:
       backoff: {initial: 300ms}
-      probe: {type: http, port: 80, path: /healthz, interval: 200ms, timeout: 1s, retries: 2}
+      probe: {type: http, port: 80, path: /healthz, interval: 200ms, timeout: 1s, retries: 2, start_period: 10s}
 `
 
 func (s *stack) inspect(svc string) supervisor.Inspection {
