@@ -202,6 +202,10 @@ R=$(cat "$DIR/rolling.json")
 failed=$(jq -r .failed <<<"$R")
 printf 'rolling update (3 replicas, parallelism 1, start-first, %.1f s): %s failed of %s requests (%.0f req/s, connection per request) — target 0: %s\n' \
 	"$took" "$failed" "$(jq -r .requests <<<"$R")" "$(jq -r .rps <<<"$R")" "$(verdict "$failed")"
-[[ $failed == 0 ]] || echo "   errors: $(jq -c .errors <<<"$R")"
+if [[ $failed != 0 ]]; then
+	echo "   errors: $(jq -c .errors <<<"$R"); started at ms after $(jq -r .start <<<"$R") (the rollout began at ~500): $(jq -r '.failures_at_ms | join(" ")' <<<"$R")"
+	echo "   the daemon's log of the rollout:"
+	grep -v "level=DEBUG" "$DIR/daemon.log" | tail -40 | sed 's/^/     /'
+fi
 emit "rolling update: failures" hull requests "$failed"
 emit "rolling update: req/s" hull req/s "$(jq -r .rps <<<"$R")"

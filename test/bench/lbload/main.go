@@ -105,7 +105,9 @@ func main() {
 		all = append(all, rs...)
 	}
 	ev := time.Duration(event.Load() - 1)
-	if err := json.NewEncoder(os.Stdout).Encode(report(all, elapsed, ev, event.Load() != 0)); err != nil {
+	rep := report(all, elapsed, ev, event.Load() != 0)
+	rep.Start = t0
+	if err := json.NewEncoder(os.Stdout).Encode(rep); err != nil {
 		fmt.Fprintln(os.Stderr, "lbload:", err)
 		os.Exit(1)
 	}
@@ -207,6 +209,7 @@ func short(err error) string {
 
 // Report is lbload's output. Failure counts around the event are by request start time.
 type Report struct {
+	Start    time.Time      `json:"start"` // t0 of the offsets
 	Mode     string         `json:"mode"`
 	Workers  int            `json:"workers"`
 	Rate     float64        `json:"target_rate"`
@@ -215,6 +218,8 @@ type Report struct {
 	Failed   int            `json:"failed"`
 	RPS      float64        `json:"rps"`
 	Errors   map[string]int `json:"errors"`
+	// FailuresAtMS: start offsets (ms from the run's start) of the first 20 failures.
+	FailuresAtMS []int64 `json:"failures_at_ms,omitempty"`
 	// With an event (the kill):
 	EventSec       *float64 `json:"event_s,omitempty"`
 	RPSAfterEvent  float64  `json:"rps_first_second,omitempty"` // requests started in [event, +1 s) per second
@@ -241,6 +246,9 @@ func report(all []result, elapsed, ev time.Duration, hasEvent bool) Report {
 		}
 		r.Failed++
 		r.Errors[x.err]++
+		if len(r.FailuresAtMS) < 20 {
+			r.FailuresAtMS = append(r.FailuresAtMS, x.start.Milliseconds())
+		}
 		if !hasEvent {
 			continue
 		}
