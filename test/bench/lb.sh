@@ -7,30 +7,43 @@
 #   haproxy   wrk → haproxy (Debian) in TCP mode, roundrobin over the same replicas
 #
 # each with keepalive and with a new connection per request (Connection: close); then the
-# failed requests of a connection-per-request run during which one replica is SIGKILLed
+# failed requests of a connection-per-request wrk run during which one replica is SIGKILLed
 # (1 s in, 3 s in all): hull takes it out of the balancer when the daemon sees it die.
 #
-#   test/bench/lb.sh [bin/hull]       DURATION=3 (seconds per wrk run)
+# Then, with lbload (test/bench/lbload, a Go client that timestamps each failure):
 #
-# Prints req/s and ratios; appends JSON lines to $BENCH_OUT when set (area "lb"; cases
-# keepalive, close, kill-failures; tools hull, direct, haproxy). Needs root, wrk, haproxy.
+#   kill      keepalive load paced at 10k req/s; lbload SIGKILLs one replica itself at 1 s and
+#             splits the failures of the first second by start time: in flight at the kill or
+#             started within +100 ms, vs started after +100 ms (target: none after +100 ms)
+#   rolling   connection-per-request load while the service is changed and `hull up` again,
+#             until the rollout is completed (target: no failed request)
+#
+#   test/bench/lb.sh [bin/hull]       DURATION=3 (seconds per wrk run); QUICK=1: DURATION=1
+#
+# Prints req/s and ratios, the failure counts and whether the targets hold; appends JSON lines
+# to $BENCH_OUT when set (area "lb"; cases keepalive, close, kill-failures, "kill: ...",
+# "rolling update: ..."; tools hull, direct, haproxy). Needs root, wrk, haproxy, jq.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 HULL=$(realpath "${1:-$REPO/bin/hull}")
 DURATION=${DURATION:-3}
+[[ -n ${QUICK:-} ]] && DURATION=1
 [[ $(id -u) == 0 ]] || { echo "lb.sh: needs root" >&2; exit 2; }
-for c in wrk haproxy busybox; do command -v $c >/dev/null || { echo "lb.sh: needs $c (make deps)" >&2; exit 2; }; done
+for c in wrk haproxy busybox jq; do command -v $c >/dev/null || { echo "lb.sh: needs $c (make deps)" >&2; exit 2; }; done
 
 NS=hull-lbbench-$$
 DIR=$(mktemp -d /tmp/hull-lbbench.XXXXXX)
 PROJECT=lbbench$$
 FLAGS=(--root "$DIR/run" --socket "$DIR/hull.sock" --data-dir "$DIR/data" --network-dir "$DIR/networks" --image-dir "$DIR/images")
-DAEMON= HAPROXY=
+DAEMON= HAPROXY= LOAD=
 h() { "$HULL" "${FLAGS[@]}" "$@"; }
 in_ns() { nsenter --net=/run/netns/$NS "$@"; }
+# Background processes are started with nsenter itself (it execs), not through the in_ns
+# function: `func &` forks a subshell, and $! would be that subshell, not the process to stop.
 cleanup() {
 	set +e
+	[[ -n $LOAD ]] && kill "$LOAD" 2>/dev/null && wait "$LOAD" 2>/dev/null
 	[[ -n $HAPROXY ]] && kill "$HAPROXY" 2>/dev/null && wait "$HAPROXY" 2>/dev/null
 	[[ -n $DAEMON ]] && { h down -p "$PROJECT" >/dev/null 2>&1; kill "$DAEMON"; wait "$DAEMON" 2>/dev/null; }
 	ip netns del $NS 2>/dev/null
@@ -41,29 +54,44 @@ trap cleanup EXIT
 mkdir -p "$DIR/rootfs/bin" "$DIR/rootfs/proc" "$DIR/rootfs/dev" "$DIR/rootfs/sys" "$DIR/rootfs/tmp" "$DIR/rootfs/etc"
 cp "$(command -v busybox)" "$DIR/rootfs/bin/busybox"
 ln -s busybox "$DIR/rootfs/bin/sh"
-(cd "$REPO" && CGO_ENABLED=0 go build -o "$DIR/rootfs/bin/webd" ./test/images/httpd)
+(cd "$REPO" && CGO_ENABLED=0 go build -o "$DIR/rootfs/bin/webd" ./test/images/httpd && go build -o "$DIR/lbload" ./test/bench/lbload)
 ip netns add $NS
 ip -n $NS link set lo up
-in_ns "$HULL" "${FLAGS[@]}" daemon >"$DIR/daemon.log" 2>&1 &
+nsenter --net=/run/netns/$NS "$HULL" "${FLAGS[@]}" daemon >"$DIR/daemon.log" 2>&1 &
 DAEMON=$!
 for _ in $(seq 100); do h service ls >/dev/null 2>&1 && break; sleep 0.1; done
-cat >"$DIR/compose.yaml" <<YAML
+# compose V: the service; a new V is a new revision (the rolling update case).
+compose() {
+	cat >"$DIR/compose.yaml" <<YAML
 name: $PROJECT
 services:
   web:
     image: ./rootfs
     command: ["/bin/webd"]
     restart: always
+    stop_grace_period: 2s
     ports: ["18090:80"]
-    deploy: {replicas: 3}
+    environment: {V: "$1"}
+    deploy:
+      replicas: 3
+      update_config: {parallelism: 1, monitor: 1s}
     x-hull:
+      backoff: {initial: 300ms}
       probe: {type: http, port: 80, path: /healthz, interval: 200ms, timeout: 1s, retries: 2}
 YAML
-(cd "$DIR" && h up -d -f compose.yaml >/dev/null)
-for _ in $(seq 300); do
-	[[ $(h service ps --format json "$PROJECT/web" | grep -o '"health": "healthy"' | wc -l) == 3 ]] && break
-	sleep 0.1
-done
+	(cd "$DIR" && h up -d -f compose.yaml >/dev/null)
+}
+# healthy: waits (up to 30 s) until 3 replicas run and are healthy.
+healthy() {
+	for _ in $(seq 300); do
+		[[ $(h service ps --format json "$PROJECT/web" | grep -o '"health": "healthy"' | wc -l) == 3 ]] && return 0
+		sleep 0.1
+	done
+	echo "lb.sh: replicas not healthy after 30 s" >&2
+	return 1
+}
+compose 1
+healthy
 mapfile -t ADDRS < <(h service ps --format json "$PROJECT/web" | grep -o '"address": "[0-9.]*"' | cut -d'"' -f4)
 [[ ${#ADDRS[@]} == 3 ]] || { echo "lb.sh: replicas not ready" >&2; cat "$DIR/daemon.log" >&2; exit 1; }
 GW=$(ip -n $NS -o -4 addr show | awk '$2 != "lo" {split($4, a, "/"); print a[1]; exit}')
@@ -81,7 +109,7 @@ GW=$(ip -n $NS -o -4 addr show | awk '$2 != "lo" {split($4, a, "/"); print a[1];
 	echo "  balance roundrobin"
 	i=0; for a in "${ADDRS[@]}"; do echo "  server w$i $a:80"; i=$((i + 1)); done
 } >"$DIR/haproxy.cfg"
-in_ns haproxy -db -f "$DIR/haproxy.cfg" >"$DIR/haproxy.log" 2>&1 &
+nsenter --net=/run/netns/$NS haproxy -db -f "$DIR/haproxy.cfg" >"$DIR/haproxy.log" 2>&1 &
 HAPROXY=$!
 sleep 0.5
 
@@ -122,7 +150,7 @@ done
 
 # A replica SIGKILLed 1 s into a connection-per-request run: wrk's socket errors and non-2xx.
 VICTIM=$(h service ps --format json "$PROJECT/web" | grep -o '"pid": [0-9]*' | head -1 | cut -d: -f2 | tr -d " ")
-in_ns wrk -t3 -c12 -d3s -H "Connection: close" "http://$GW:18090/" >"$DIR/kill.out" &
+nsenter --net=/run/netns/$NS wrk -t3 -c12 -d3s -H "Connection: close" "http://$GW:18090/" >"$DIR/kill.out" &
 WRK=$!
 sleep 1
 kill -9 "$VICTIM"
@@ -131,3 +159,53 @@ errors=$(awk '/Socket errors/ {gsub(",", ""); s += $4 + $6 + $8 + $10} /Non-2xx/
 total=$(awk '/requests in/ {print $1}' "$DIR/kill.out")
 echo "kill-failures: $errors failed of $total requests in 3 s with one replica SIGKILLed at 1 s"
 emit kill-failures hull requests "$errors"
+
+# lbload's kill: keepalive load paced at 10k req/s, a replica SIGKILLed by lbload at 1 s.
+healthy
+VICTIM=$(h service ps --format json "$PROJECT/web" | grep -o '"pid": [0-9]*' | head -1 | cut -d: -f2 | tr -d " ")
+in_ns "$DIR/lbload" -addr "$GW:18090" -mode keepalive -c 32 -rate 10000 -d 3s -kill "$VICTIM" -kill-at 1s >"$DIR/kill.json"
+K=$(cat "$DIR/kill.json")
+k() { jq -r "$1" <<<"$K"; }
+early=$(k '.failed_in_flight + .failed_started_by_100ms')
+late=$(k '.failed_started_100ms_to_1s')
+later=$(k '.failed_started_after_1s + .failed_before')
+verdict() { [[ $1 == 0 ]] && echo "holds" || echo "MISSED"; }
+printf 'kill (keepalive, %s req/s in the first second after the kill, %d workers): failed in flight or within +100 ms: %s; after +100 ms (to +1 s): %s — target none: %s\n' \
+	"$(k .rps_first_second)" "$(k .workers)" "$early" "$late" "$(verdict "$late")"
+printf '   %s requests in %.1f s, %s failed (%s); later than +1 s or before the kill: %s; after-+100 ms failures at ms: %s\n' \
+	"$(k .requests)" "$(k .seconds)" "$(k .failed)" "$(k '.errors | to_entries | map("\(.key) \(.value)") | join(", ")')" "$later" "$(k '.late_failures_ms // [] | join(" ")')"
+emit "kill: failures in flight or within +100 ms" hull requests "$early"
+emit "kill: failures after +100 ms" hull requests "$late"
+emit "kill: req/s in the first second" hull req/s "$(k .rps_first_second)"
+
+# Rolling update under steady connection-per-request load: a new revision (V=2) rolled out
+# slot by slot (start-first, drained); the load stops once the rollout is completed.
+healthy
+nsenter --net=/run/netns/$NS "$DIR/lbload" -addr "$GW:18090" -mode close -c 16 -rate 10000 -d 0 >"$DIR/rolling.json" &
+LOAD=$!
+sleep 0.5
+t=$(date +%s.%N)
+compose 2
+state=
+for _ in $(seq 600); do
+	state=$(h service inspect "$PROJECT/web" | jq -r '.update.state // ""')
+	[[ $state == completed || $state == "rolled back" || $state == paused ]] && break
+	sleep 0.1
+done
+took=$(echo "$(date +%s.%N) - $t" | bc -l)
+sleep 0.3
+kill -TERM "$LOAD"
+wait "$LOAD"
+LOAD=
+R=$(cat "$DIR/rolling.json")
+[[ $state == completed ]] || { echo "lb.sh: the rollout ended $state" >&2; exit 1; }
+failed=$(jq -r .failed <<<"$R")
+printf 'rolling update (3 replicas, parallelism 1, start-first, %.1f s): %s failed of %s requests (%.0f req/s, connection per request) — target 0: %s\n' \
+	"$took" "$failed" "$(jq -r .requests <<<"$R")" "$(jq -r .rps <<<"$R")" "$(verdict "$failed")"
+if [[ $failed != 0 ]]; then
+	echo "   errors: $(jq -c .errors <<<"$R"); started at ms after $(jq -r .start <<<"$R") (the rollout began at ~500): $(jq -r '.failures_at_ms | join(" ")' <<<"$R")"
+	echo "   the daemon's log of the rollout:"
+	grep -v "level=DEBUG" "$DIR/daemon.log" | tail -40 | sed 's/^/     /'
+fi
+emit "rolling update: failures" hull requests "$failed"
+emit "rolling update: req/s" hull req/s "$(jq -r .rps <<<"$R")"
