@@ -107,16 +107,9 @@ func (p ipam) locked(fn func() error) error {
 func (p ipam) path(name string) string { return filepath.Join(p.dir, name+".json") }
 
 func (p ipam) load(name string) (*netState, error) {
-	b, err := os.ReadFile(p.path(name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("network %s: %w", name, ErrNotFound)
-	}
-	if err != nil {
-		return nil, err
-	}
 	var st netState
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", p.path(name), err)
+	if err := readJSON(p.path(name), "network "+name, &st); err != nil {
+		return nil, err
 	}
 	st.Leases = map[netip.Addr]lease{}
 	ents, err := os.ReadDir(p.leaseDir(name))
@@ -281,6 +274,21 @@ func (p ipam) releaseLocked(network, containerID string) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// readJSON decodes a network's or a service's file; a missing one is ErrNotFound for what.
+func readJSON(path, what string, v any) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("parse %s: %w", path, err)
 	}
 	return nil
 }

@@ -57,16 +57,9 @@ func (p ipam) svcDir() string             { return filepath.Join(p.dir, "service
 func (p ipam) svcPath(name string) string { return filepath.Join(p.svcDir(), name+".json") }
 
 func (p ipam) loadService(name string) (*svcState, error) {
-	b, err := os.ReadFile(p.svcPath(name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("service %s: %w", name, ErrNotFound)
-	}
-	if err != nil {
-		return nil, err
-	}
 	var st svcState
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", p.svcPath(name), err)
+	if err := readJSON(p.svcPath(name), "service "+name, &st); err != nil {
+		return nil, err
 	}
 	return &st, nil
 }

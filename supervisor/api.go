@@ -72,28 +72,8 @@ func (s *Supervisor) Handler() http.Handler {
 		}
 		httpError(w, http.StatusNotFound, err)
 	})
-	mux.HandleFunc("POST /v1/service/restart", func(w http.ResponseWriter, r *http.Request) {
-		k, err := s.Resolve(r.URL.Query().Get("name"))
-		if err == nil {
-			err = s.Restart(k)
-		}
-		if err != nil {
-			httpError(w, http.StatusNotFound, err)
-			return
-		}
-		writeJSON(w, map[string]string{"service": k})
-	})
-	mux.HandleFunc("POST /v1/service/rollback", func(w http.ResponseWriter, r *http.Request) {
-		k, err := s.Resolve(r.URL.Query().Get("name"))
-		if err == nil {
-			err = s.Rollback(k)
-		}
-		if err != nil {
-			httpError(w, http.StatusBadRequest, err)
-			return
-		}
-		writeJSON(w, map[string]string{"service": k})
-	})
+	mux.HandleFunc("POST /v1/service/restart", s.serviceAction(http.StatusNotFound, s.Restart))
+	mux.HandleFunc("POST /v1/service/rollback", s.serviceAction(http.StatusBadRequest, s.Rollback))
 	mux.HandleFunc("POST /v1/service/scale", func(w http.ResponseWriter, r *http.Request) {
 		k, err := s.Resolve(r.URL.Query().Get("name"))
 		if err == nil {
@@ -351,3 +331,19 @@ func apiError(resp *http.Response) error {
 }
 
 func urlEscape(s string) string { return url.QueryEscape(s) }
+
+// serviceAction is a POST on the service ?name= names: act on it, answer with its key, or with
+// failStatus and the error.
+func (s *Supervisor) serviceAction(failStatus int, act func(key string) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		k, err := s.Resolve(r.URL.Query().Get("name"))
+		if err == nil {
+			err = act(k)
+		}
+		if err != nil {
+			httpError(w, failStatus, err)
+			return
+		}
+		writeJSON(w, map[string]string{"service": k})
+	}
+}

@@ -62,3 +62,32 @@ func rotate(path string, maxSize int64, files int) (bool, error) {
 	}
 	return true, os.Truncate(path, 0)
 }
+
+// rotateLogs rotates every live replica's log past its service's size.
+func (s *Supervisor) rotateLogs() {
+	if s.cfg.LogDir == "" {
+		return
+	}
+	type job struct {
+		path string
+		l    Logging
+	}
+	var jobs []job
+	s.mu.Lock()
+	seen := map[string]bool{}
+	for _, r := range s.replicas {
+		svc := s.serviceLocked(key(r.Project, r.Service))
+		path := logPath(s.cfg.LogDir, r.Project, r.Service, r.Slot)
+		if svc == nil || seen[path] {
+			continue
+		}
+		seen[path] = true
+		jobs = append(jobs, job{path, svc.Logging})
+	}
+	s.mu.Unlock()
+	for _, j := range jobs {
+		if _, err := rotate(j.path, j.l.MaxSize, j.l.MaxFiles); err != nil && !os.IsNotExist(err) {
+			s.log.Warn("rotate log", "path", j.path, "err", err)
+		}
+	}
+}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"sort"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -456,103 +454,5 @@ func (s *Supervisor) syncEndpoints(ctx context.Context, k string) {
 	s.mu.Unlock()
 	if changed {
 		s.refreshHosts(k) // a new name: every replica of the project learns it
-	}
-}
-
-// rotateLogs rotates every live replica's log past its service's size.
-func (s *Supervisor) rotateLogs() {
-	if s.cfg.LogDir == "" {
-		return
-	}
-	type job struct {
-		path string
-		l    Logging
-	}
-	var jobs []job
-	s.mu.Lock()
-	seen := map[string]bool{}
-	for _, r := range s.replicas {
-		svc := s.serviceLocked(key(r.Project, r.Service))
-		path := logPath(s.cfg.LogDir, r.Project, r.Service, r.Slot)
-		if svc == nil || seen[path] {
-			continue
-		}
-		seen[path] = true
-		jobs = append(jobs, job{path, svc.Logging})
-	}
-	s.mu.Unlock()
-	for _, j := range jobs {
-		if _, err := rotate(j.path, j.l.MaxSize, j.l.MaxFiles); err != nil && !os.IsNotExist(err) {
-			s.log.Warn("rotate log", "path", j.path, "err", err)
-		}
-	}
-}
-
-// probeLoop checks a replica's health every interval until it ends.
-func (s *Supervisor) probeLoop(ctx context.Context, k string, r *Replica, hc HealthCheck) {
-	for {
-		tick := make(chan struct{})
-		cancel := s.clk.AfterFunc(hc.Interval, func() { close(tick) })
-		select {
-		case <-ctx.Done():
-			cancel()
-			return
-		case <-r.done:
-			cancel()
-			return
-		case <-tick:
-		}
-		pctx, done := context.WithTimeout(ctx, hc.Timeout)
-		ok, out := s.probe(pctx, r, hc)
-		done()
-		s.mu.Lock()
-		if r.State != Running {
-			s.mu.Unlock()
-			return
-		}
-		next := r.Health.Next(ok, out, s.clk.Now(), r.Started, &hc)
-		if next.Status == HealthUnhealthy && r.Health.Status != HealthUnhealthy {
-			// As for an exit: out of load balancing before the failure is recorded.
-			s.mu.Unlock()
-			s.leave(ctx, k, r)
-			s.mu.Lock()
-			if r.State != Running {
-				s.mu.Unlock()
-				return
-			}
-		}
-		prev := r.Health.Status
-		r.Health = next
-		if r.Health.Status != prev {
-			s.persistReplicaLocked(r)
-			reason := ""
-			if r.Health.Status == HealthUnhealthy {
-				reason = fmt.Sprintf("%d failed checks; last: %s", r.Health.Failures, r.Health.Output)
-			}
-			s.emit(Event{Type: string(r.Health.Status), Project: r.Project, Service: r.Service, Replica: r.ID, Reason: reason})
-			s.enqueueProjectLocked(r.Project)
-		}
-		s.mu.Unlock()
-	}
-}
-
-// probe runs one check: the compose command in the container, or an x-hull probe from the host.
-func (s *Supervisor) probe(ctx context.Context, r *Replica, hc HealthCheck) (bool, string) {
-	switch hc.Kind {
-	case ProbeExec:
-		code, out, err := s.cfg.Runtime.Exec(ctx, r.ID, hc.Command)
-		out = strings.TrimSpace(out)
-		if ctx.Err() != nil {
-			return false, "timed out after " + hc.Timeout.String()
-		}
-		if err != nil {
-			return false, err.Error()
-		}
-		if code != 0 {
-			return false, fmt.Sprintf("exit code %d: %s", code, out)
-		}
-		return true, out
-	default:
-		return hostProbe(ctx, r.Address, hc)
 	}
 }

@@ -19,16 +19,11 @@ type PruneReport struct {
 // itself goes too, and with it every layer nothing else uses. An image a container was made from
 // is kept unless force (its layers stay while the container lives either way).
 func (s *Store) Remove(ref string, force bool) (PruneReport, error) {
-	unlock, err := s.lockGCExclusive()
+	unlock, err := s.lockForGC()
 	if err != nil {
 		return PruneReport{}, err
 	}
 	defer unlock()
-	unlockMeta, err := s.lockMeta()
-	if err != nil {
-		return PruneReport{}, err
-	}
-	defer unlockMeta()
 	r, err := s.readRefs()
 	if err != nil {
 		return PruneReport{}, err
@@ -79,16 +74,11 @@ func (s *Store) Remove(ref string, force bool) (PruneReport, error) {
 // Prune removes the images that have neither a name nor a container, then every layer and blob
 // no image or container references, and what crashed pulls left in tmp/.
 func (s *Store) Prune() (PruneReport, error) {
-	unlock, err := s.lockGCExclusive()
+	unlock, err := s.lockForGC()
 	if err != nil {
 		return PruneReport{}, err
 	}
 	defer unlock()
-	unlockMeta, err := s.lockMeta()
-	if err != nil {
-		return PruneReport{}, err
-	}
-	defer unlockMeta()
 	var rep PruneReport
 	r, err := s.readRefs()
 	if err != nil {
@@ -251,4 +241,19 @@ func (s *Store) Containers() ([]*Container, error) {
 		out = append(out, &c)
 	}
 	return out, nil
+}
+
+// lockForGC takes the store's GC lock (no Prepare may run: a layer it is about to use must not
+// go) and then its metadata lock, and gives back one function that releases both.
+func (s *Store) lockForGC() (func(), error) {
+	unlockGC, err := s.lockGCExclusive()
+	if err != nil {
+		return nil, err
+	}
+	unlockMeta, err := s.lockMeta()
+	if err != nil {
+		unlockGC()
+		return nil, err
+	}
+	return func() { unlockMeta(); unlockGC() }, nil
 }
