@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"regexp"
 	"sync"
@@ -117,6 +118,20 @@ func bridgeName(network string) string {
 		return n
 	}
 	return "hull-" + hash(network)[:ifNameMax-5]
+}
+
+// bridgeMAC is the fixed hardware address of a network's bridge. Without one the kernel
+// gives a bridge the lowest address among its ports and changes it as ports come and go;
+// containers keep the old gateway address in their neighbour cache, and when the port that
+// owned it leaves, their replies go nowhere until the entry expires (seconds of stalled
+// connections, e.g. when a crashing replica's veth is removed). A set address never moves.
+// It is derived from the network's name and subnet, locally administered and unicast, so a
+// bridge rebuilt after a reboot has the same one.
+func bridgeMAC(n Network) net.HardwareAddr {
+	h := sha256.Sum256([]byte(n.Name + "\x00" + n.Subnet.String()))
+	mac := net.HardwareAddr(h[:6])
+	mac[0] = mac[0]&^0x01 | 0x02 // unicast, locally administered
+	return mac
 }
 
 // vethName names the host end of a container's veth pair: "hv" and a hash of network and

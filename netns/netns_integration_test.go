@@ -303,3 +303,48 @@ func TestAttachTiming(t *testing.T) {
 	t.Logf("median of %d: Attach %v (ip: %v, %.1fx); Detach deleting the pair %v (ip link del: %v); netns dropped, then Detach %v",
 		rounds, med(attach), med(ipAttach), float64(med(ipAttach))/float64(med(attach)), med(detach), med(ipDetach), med(dropDetach))
 }
+
+// The bridge keeps one hardware address while ports come and go: containers cache the
+// gateway's address, and a bridge that took the lowest port address would move it under
+// them when that port left (replies lost until the cache entry expires).
+func TestBridgeAddressStaysPut(t *testing.T) {
+	e := newEnv(t)
+	n, err := e.store.Create(ctx, "mac", netip.MustParsePrefix("10.99.7.0/24"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bridgeMAC(*n).String()
+	bridgeAddr := func(when string) {
+		t.Helper()
+		var got string
+		inNSPath(t, e.host, func() error {
+			l, err := netlink.LinkByName(n.Bridge)
+			if err == nil {
+				got = l.Attrs().HardwareAddr.String()
+			}
+			return err
+		})
+		if got != want {
+			t.Fatalf("bridge address %s %s, want %s", got, when, want)
+		}
+	}
+	bridgeAddr("after create")
+	var ids []string
+	for i := range 4 {
+		id := fmt.Sprintf("m%d", i)
+		if _, err := e.store.Attach(ctx, "mac", id, e.newNS(id)); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		bridgeAddr("after attaching " + id)
+	}
+	for _, id := range ids[:3] {
+		if err := e.store.Detach(ctx, "mac", id); err != nil {
+			t.Fatal(err)
+		}
+		bridgeAddr("after detaching " + id)
+	}
+	if err := e.store.Detach(ctx, "mac", ids[3]); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,6 +1,7 @@
 package netns
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -174,8 +175,8 @@ func (s *Store) ensure(n Network) error {
 	var notFound netlink.LinkNotFoundError
 	switch {
 	case errors.As(err, &notFound):
-		br = &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, MTU: n.MTU, Flags: net.FlagUp, TxQLen: -1}}
-		if err := s.step("netlink", fmt.Sprintf("ip link add %s mtu %d up type bridge", n.Bridge, n.MTU), func() error {
+		br = &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, MTU: n.MTU, Flags: net.FlagUp, TxQLen: -1, HardwareAddr: bridgeMAC(n)}}
+		if err := s.step("netlink", fmt.Sprintf("ip link add %s address %s mtu %d up type bridge", n.Bridge, bridgeMAC(n), n.MTU), func() error {
 			return s.nl.LinkAdd(br)
 		}); err != nil {
 			return err
@@ -185,6 +186,14 @@ func (s *Store) ensure(n Network) error {
 	case br.Type() != "bridge":
 		return fmt.Errorf("link %s is a %s, not a bridge: %w", n.Bridge, br.Type(), ErrExists)
 	default:
+		// A bridge made by an older hull has a moving address (see bridgeMAC): pin it.
+		if mac := bridgeMAC(n); !bytes.Equal(br.Attrs().HardwareAddr, mac) {
+			if err := s.step("netlink", fmt.Sprintf("ip link set %s address %s", n.Bridge, mac), func() error {
+				return s.nl.LinkSetHardwareAddr(br, mac)
+			}); err != nil {
+				return err
+			}
+		}
 		if err := s.step("netlink", "ip link set "+n.Bridge+" up", func() error { return s.nl.LinkSetUp(br) }); err != nil {
 			return err
 		}
