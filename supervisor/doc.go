@@ -59,7 +59,5 @@
 // about labels of several nodes; within the node x-hull placement spreads); moving running
 // replicas when cpusets become uneven (placement acts at start); autoscaling on memory or
 // requests; the autoscaler's windows across a daemon restart; scale-down by health (the
-// highest slots, the newest, go); names of other projects' services; images from registries
-// (image: is a root filesystem directory until the image store lands); user names in user:
-// (numeric uid[:gid] only); one node.
+// highest slots, the newest, go); names of other projects' services; one node.
 package supervisor

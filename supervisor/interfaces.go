@@ -48,6 +48,9 @@ type ImageConfig struct {
 	WorkingDir string
 	User       string
 	StopSignal string
+	// ResolveUser turns a user ("uid[:gid]", "name[:group]") into ids from the container's own
+	// /etc/passwd and /etc/group, as Docker does; nil accepts numeric ids only.
+	ResolveUser func(user string) (specs.User, error)
 }
 
 // Images turns a service's image: into a root filesystem for one container.

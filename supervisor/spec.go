@@ -58,7 +58,11 @@ func BuildSpec(base *specs.Spec, p *Project, s *Service, r *Replica, rootfs stri
 	proc.Cwd = cmpOr(s.WorkingDir, cmpOr(img.WorkingDir, "/"))
 	user := cmpOr(s.User, img.User)
 	if user != "" {
-		u, err := parseUser(user)
+		resolve := img.ResolveUser
+		if resolve == nil {
+			resolve = parseUser
+		}
+		u, err := resolve(user)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +149,8 @@ func mergeEnv(layers ...any) []string {
 	return out
 }
 
-// parseUser reads "uid[:gid]"; names would need the image's /etc/passwd, which hull does not read yet.
+// parseUser reads "uid[:gid]": the user of an image whose files nobody can read (no
+// ResolveUser); a name needs the container's /etc/passwd.
 func parseUser(u string) (specs.User, error) {
 	if u == "root" {
 		return specs.User{}, nil

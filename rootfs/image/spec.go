@@ -84,7 +84,7 @@ func Spec(base *specs.Spec, c *Container, o Overrides) (*specs.Spec, error) {
 	if o.User != "" {
 		user = o.User
 	}
-	u, err := resolveUser(c.Rootfs, user)
+	u, err := ResolveUser(c.Rootfs, user)
 	if err != nil {
 		return nil, err
 	}

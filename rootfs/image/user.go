@@ -13,12 +13,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// resolveUser turns an image's User ("", "uid", "uid:gid", "name", "name:group") into ids.
+// ResolveUser turns an image's User ("", "uid", "uid:gid", "name", "name:group") into ids.
 // conversion.md: "If the user is specified by name, the converter MUST look it up in the
 // container's /etc/passwd"; "If Config.User does not correspond to a user in the container's
 // context, the converter MUST return an error." A named user also gets the supplementary groups
 // /etc/group lists it in, as Docker gives them.
-func resolveUser(rootfs, user string) (specs.User, error) {
+func ResolveUser(rootfs, user string) (specs.User, error) {
 	if user == "" {
 		return specs.User{}, nil
 	}

@@ -55,6 +55,7 @@ func (l LocalImages) Prepare(ctx context.Context, ref, id string) (string, super
 		return "", cfg, fmt.Errorf("overlay on %s: %w", ref, err)
 	}
 	cfg.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cfg.ResolveUser = usersIn(root)
 	return root, cfg, nil
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hullrt/hull/rootfs/image"
 	"github.com/hullrt/hull/supervisor"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // StoreImages runs services from hull's image store (pulled or imported images, each replica on
@@ -27,7 +28,12 @@ func (s StoreImages) Prepare(ctx context.Context, ref, id string) (string, super
 	}
 	ic := c.Config
 	return c.Rootfs, supervisor.ImageConfig{Entrypoint: ic.Entrypoint, Cmd: ic.Cmd, Env: ic.Env,
-		WorkingDir: ic.WorkingDir, User: ic.User, StopSignal: ic.StopSignal}, nil
+		WorkingDir: ic.WorkingDir, User: ic.User, StopSignal: ic.StopSignal, ResolveUser: usersIn(c.Rootfs)}, nil
+}
+
+// usersIn resolves compose's user: in the container's own /etc/passwd and /etc/group.
+func usersIn(rootfs string) func(string) (specs.User, error) {
+	return func(user string) (specs.User, error) { return image.ResolveUser(rootfs, user) }
 }
 
 // Release undoes whichever Prepare made the root; both are no-ops for an id they do not hold.
