@@ -147,9 +147,16 @@ func (s *Supervisor) FollowProject(ctx context.Context, project string, w io.Wri
 	return s.tail(ctx, filepath.Join(s.cfg.LogDir, project), "", true, w)
 }
 
-// tail reads the .log files in dir whose names start with prefix; following, it polls them
-// (4 Hz), noticing new files and rotations (a file that shrank is read from its start again).
+// tail reads the .log files in dir whose names start with prefix; following, it reads again
+// whenever inotify says the directory changed (logWatch), noticing new files and rotations (a
+// file that shrank is read from its start again).
 func (s *Supervisor) tail(ctx context.Context, dir, prefix string, follow bool, w io.Writer) error {
+	var watch *logWatch
+	if follow {
+		// Made before the first read, so nothing written between that read and the watch is missed.
+		watch = newLogWatch(dir)
+		defer watch.close()
+	}
 	offsets := map[string]int64{}
 	partial := map[string]string{}
 	for {
@@ -187,13 +194,8 @@ func (s *Supervisor) tail(ctx context.Context, dir, prefix string, follow bool, 
 		if fl, ok := w.(interface{ Flush() }); ok {
 			fl.Flush()
 		}
-		if !follow {
+		if !follow || !watch.wait(ctx) {
 			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(250 * time.Millisecond):
 		}
 	}
 }
