@@ -194,9 +194,11 @@ func (s *Supervisor) tail(ctx context.Context, dir, prefix string, follow bool, 
 		if fl, ok := w.(interface{ Flush() }); ok {
 			fl.Flush()
 		}
-		if !follow || !watch.wait(ctx) {
+		if !follow {
 			return nil
 		}
+		// When ctx ends, one last pass reads what was written meanwhile.
+		follow = watch.wait(ctx)
 	}
 }
 

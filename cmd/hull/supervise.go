@@ -177,9 +177,18 @@ func upForeground(ctx context.Context, e *env, p *supervisor.Project) error {
 		<-served
 		return err
 	}
-	_ = sup.FollowProject(sctx, p.Name, e.stdout)
-	fmt.Fprintf(e.stderr, "hull: stopping %s\n", p.Name)
-	err = sup.Down(ctx, p.Name)
+	// The logs stream until the stack is down, so the replicas' last words (what their
+	// stop_signal handlers print) are shown too, as docker compose shows them.
+	logCtx, stopLogs := context.WithCancel(ctx)
+	downed := make(chan error, 1)
+	go func() {
+		<-sctx.Done()
+		fmt.Fprintf(e.stderr, "hull: stopping %s\n", p.Name)
+		downed <- sup.Down(context.WithoutCancel(ctx), p.Name)
+		stopLogs()
+	}()
+	_ = sup.FollowProject(logCtx, p.Name, e.stdout)
+	err = <-downed
 	stopDaemon()
 	if serr := <-served; err == nil {
 		err = serr
