@@ -54,7 +54,7 @@ func (r *Runtime) ExecProcess(id string) (*specs.Process, error) {
 
 // Exec runs another process in a running container: it joins every namespace of the container
 // and its cgroups, and gets the container's seccomp filter and, unless the process says
-// otherwise, its capabilities, rlimits and no_new_privs. Detached, it returns once the process
+// otherwise, its capabilities, rlimits, no_new_privs, AppArmor profile and SELinux label. Detached, it returns once the process
 // runs (the pid file written); otherwise it waits and returns the process's exit code.
 //
 // How: a thread of ours joins the container's namespaces (setns; joining the mount namespace

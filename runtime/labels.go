@@ -59,9 +59,8 @@ func lsmFor(p *specs.Process) (hostLSM, error) {
 }
 
 // attrs turns p's labels into the stub's writes where the host has the module. A label the
-// host cannot apply is left out, as runc's AppArmor support did before 1.2 and youki does (runc
-// now fails such a create), and returned in skipped, so --explain and --trace say so instead
-// of staying silent.
+// host cannot apply is left out, as crun does (runc and youki fail instead), and returned in
+// skipped, so --explain and --trace say so instead of staying silent.
 func (h hostLSM) attrs(p *specs.Process) (attrs []stub.Attr, skipped []plannedStep) {
 	if v := p.ApparmorProfile; v != "" {
 		if h.AppArmor != "" {

@@ -155,9 +155,8 @@ func TestExecAppArmor(t *testing.T) {
 	x.ok("delete", "--force", "aa")
 }
 
-// TestLSMLabelSkipped: a label for a module the host does not have is not applied, as runc's
-// older AppArmor support and youki do, and --explain says it was skipped rather than staying
-// silent. SELinux is enabled on neither of this project's lanes.
+// TestLSMLabelSkipped: a label for a module the host does not have is not applied, as crun
+// does, and --explain says it was skipped rather than staying silent. SELinux is enabled on neither of this project's lanes.
 func TestLSMLabelSkipped(t *testing.T) {
 	if _, err := os.Stat("/sys/fs/selinux/enforce"); err == nil {
 		t.Skip("SELinux is enabled here: a label is applied, not skipped")
