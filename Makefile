@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Debian packages the tests, the demo and the benchmarks use.
 APT_PKGS := busybox-static runc crun hyperfine gcc make util-linux iproute2 containerd docker.io podman conmon \
 	qemu-system-x86 cpio kmod nftables containernetworking-plugins \
-	docker-registry skopeo umoci wrk haproxy
+	docker-registry skopeo umoci wrk haproxy apparmor
 
 .PHONY: demo-runtime build stub test test-integration conformance bench lint vmtest tour lessons clean help deps demo check
 

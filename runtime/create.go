@@ -77,6 +77,10 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	if err != nil {
 		return nil, err
 	}
+	lsm, err := lsmFor(spec.Process)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(r.Root, 0o711); err != nil {
 		return nil, fmt.Errorf("state root: %w", err)
 	}
@@ -148,7 +152,7 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	}
 	b := bootstrap{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Pid: sp.pid, Spec: spec, NoPivot: o.NoPivot,
 		Debug: r.narrating(ctx), Fifo: r.fifo(o.ID), Console: o.ConsoleSocket != "" || o.console != nil,
-		InUserNS: namespaces.Has(spec.Linux.Namespaces, specs.UserNamespace), CgroupDirs: sp.joinDirs}
+		InUserNS: namespaces.Has(spec.Linux.Namespaces, specs.UserNamespace), CgroupDirs: sp.joinDirs, LSM: lsm}
 	if err := r.converse(ctx, sp, b, st, cg); err != nil {
 		return nil, err
 	}

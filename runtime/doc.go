@@ -73,8 +73,8 @@
 //	  ◀──────────────────── error {msg}           at any point: parent kills, cleans up, fails
 //
 // Then `hull start` (or run, from the state it holds in memory) opens the exec fifo for reading; the stub, blocked in open(2) for writing,
-// wakes, writes one byte, applies uid/gid, capabilities, no_new_privs and seccomp in runc's order,
-// and execve()s the user's process. `hull start` waits with poll(2) on the fifo and a pidfd, never
+// wakes, writes one byte, applies uid/gid, capabilities, the LSM labels, no_new_privs and seccomp
+// in runc's order, and execve()s the user's process. `hull start` waits with poll(2) on the fifo and a pidfd, never
 // with a sleep, and removes the fifo: the fifo's existence is what distinguishes "created" from
 // "running".
 //
@@ -115,6 +115,21 @@
 // create joining a user namespace 29.4 ms vs 31.4 ms creating one and 24.8 ms without any: the
 // stub's exec and clone (≈1.0 ms) replace Go's clone, which writes the id maps (≈1.4 ms).
 // Containers that join neither kind take the paths they always took.
+//
+// # LSM labels (labels.go)
+//
+// process.apparmorProfile and process.selinuxLabel are labels the kernel applies at a process's
+// next execve once written to its /proc/thread-self/attr exec file; the stub writes them (see
+// package stub), for create and exec alike, so the user's program is the first to run under them.
+// exec takes the labels its process JSON names and, for one it leaves empty, the container's
+// (runc's rule): `hull exec web sh` runs as confined as web's own process. hull reads on the host
+// whether the module is on (/sys/module/apparmor/parameters/enabled, /sys/fs/selinux), only when
+// a label is asked for, and refuses an AppArmor profile missing from securityfs's profiles list
+// before making anything. On a host without the module the label is skipped, as crun does (runc
+// refuses an SELinux label without SELinux and fails writing an AppArmor profile without
+// AppArmor; youki refuses the profile), and --explain and --trace show the step as "skipped",
+// not as done.
+// linux.mountLabel is not applied (see package rootfs).
 //
 // # State
 //

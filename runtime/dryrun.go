@@ -49,7 +49,7 @@ func (r *Runtime) DryRun(ctx context.Context, o CreateOptions, start bool) error
 	l := spec.Linux
 	st := &State{ID: o.ID, Bundle: bundle, Rootfs: root, Spec: spec}
 	st.CgroupPath = cgroupPath(o.ID, spec)
-	plan := func(op, args string) { r.record(SourcePlan, op, args, nil, 0, true) }
+	plan := func(op, args string) { r.record(SourcePlan, op, args, nil, 0, resultPlanned) }
 
 	plan("mkfifo", r.fifo(o.ID))
 	cg, err := cgroups.Plan(st.CgroupPath, deviceResources(l))
@@ -124,12 +124,12 @@ func (r *Runtime) DryRun(ctx context.Context, o CreateOptions, start bool) error
 		if err != nil {
 			return err
 		}
+		var skipped []plannedStep
+		prog.Attrs, skipped = readHostLSM().attrs(p)
 		if namespaces.IsNew(l.Namespaces, specs.TimeNamespace) {
 			plan("unshare", "CLONE_NEWTIME")
 		}
-		for _, s := range stubSteps(prog, l.Seccomp) {
-			plan(s.op, s.args)
-		}
+		r.recordPlanned(SourcePlan, stubSteps(prog, l.Seccomp, skipped))
 		plan("execveat", "stub (memfd, sealed) → waits on exec fifo, then execve "+prog.Path+" "+strings.Join(p.Args[1:], " "))
 		if name := spec.Annotations[NetworkAnnotation]; name != "" {
 			plan("netlink", fmt.Sprintf("ip link add <host veth> master <bridge of %s> up type veth peer name eth0 netns <container>; ip addr add <leased address> dev eth0; ip route add default via <gateway>", name))

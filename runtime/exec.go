@@ -45,16 +45,12 @@ func (in *initProc) execProcess(fifo int) error {
 	if err != nil {
 		return err
 	}
-	if err := in.securityLabels(p); err != nil {
-		return err
-	}
 	if err := setRlimits(p.Rlimits, in.rec.step); err != nil {
 		return err
 	}
 	prog.FifoFD = fifo
-	for _, st := range stubSteps(prog, in.b.Spec.Linux.Seccomp) {
-		in.rec.planned(SourceStub, st.op, st.args)
-	}
+	_, skipped := in.b.LSM.attrs(p)
+	in.rec.planned(SourceStub, stubSteps(prog, in.b.Spec.Linux.Seccomp, skipped))
 	in.rec.Step("execveat", fmt.Sprintf("stub (memfd, sealed) → waits on exec fifo, then execve %s %s", path, strings.Join(p.Args[1:], " ")), nil, 0)
 	if prog.TimeNSFD, err = in.newTimeNS(); err != nil {
 		return err
@@ -96,7 +92,7 @@ func (in *initProc) startContainerHooks(prog stub.Program, hooks []specs.Hook) e
 
 // program builds what the stub needs for the final identity change and execve.
 func (in *initProc) program(p *specs.Process, path string) (stub.Program, error) {
-	prog, err := stubProgram(p, path, in.b.Spec.Linux.Seccomp)
+	prog, err := stubProgram(p, path, in.b.Spec.Linux.Seccomp, in.b.LSM)
 	if err != nil {
 		return prog, err
 	}
@@ -109,14 +105,16 @@ func (in *initProc) program(p *specs.Process, path string) (stub.Program, error)
 	return prog, nil
 }
 
-// stubProgram turns an OCI process into the stub's program: identity, capabilities,
-// no_new_privs and the compiled seccomp filter. Used for the container's process and for exec.
-func stubProgram(p *specs.Process, path string, sc *specs.LinuxSeccomp) (stub.Program, error) {
+// stubProgram turns an OCI process into the stub's program: identity, capabilities, LSM
+// labels, no_new_privs and the compiled seccomp filter. Used for the container's process and for
+// exec.
+func stubProgram(p *specs.Process, path string, sc *specs.LinuxSeccomp, lsm hostLSM) (stub.Program, error) {
 	prog := stub.Program{
 		Path: path, Argv: p.Args, Env: p.Env,
 		UID: p.User.UID, GID: p.User.GID, AdditionalGids: p.User.AdditionalGids,
 		NoNewPrivileges: p.NoNewPrivileges,
 	}
+	prog.Attrs, _ = lsm.attrs(p)
 	c, err := capsFor(p.Capabilities)
 	if err != nil {
 		return prog, err

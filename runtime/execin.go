@@ -54,7 +54,7 @@ func (r *Runtime) ExecProcess(id string) (*specs.Process, error) {
 
 // Exec runs another process in a running container: it joins every namespace of the container
 // and its cgroups, and gets the container's seccomp filter and, unless the process says
-// otherwise, its capabilities, rlimits and no_new_privs. Detached, it returns once the process
+// otherwise, its capabilities, rlimits, no_new_privs, AppArmor profile and SELinux label. Detached, it returns once the process
 // runs (the pid file written); otherwise it waits and returns the process's exit code.
 //
 // How: a thread of ours joins the container's namespaces (setns; joining the mount namespace
@@ -77,6 +77,11 @@ func (r *Runtime) Exec(ctx context.Context, o ExecOptions) (int, error) {
 	if err := validateProcess(p); err != nil {
 		return 0, fmt.Errorf("invalid process: %w", err)
 	}
+	p = execLabels(p, s.Spec.Process)
+	lsm, err := lsmFor(p)
+	if err != nil {
+		return 0, err
+	}
 	if p.Terminal && o.Detach && o.ConsoleSocket == "" {
 		return 0, errors.New("a detached exec with a terminal needs --console-socket")
 	}
@@ -93,7 +98,7 @@ func (r *Runtime) Exec(ctx context.Context, o ExecOptions) (int, error) {
 	defer os.Remove(fifo.Name())
 	defer fifo.Close()
 
-	c, err := r.spawnInside(s, p, fifo, o.Stdio)
+	c, err := r.spawnInside(s, p, lsm, fifo, o.Stdio)
 	if err != nil {
 		return 0, err
 	}
@@ -170,7 +175,7 @@ type execChild struct {
 // spawnInside joins the container's namespaces on a thread locked for good and starts the stub
 // from it. Everything that must resolve inside the container (the executable, the pty) is
 // looked up on that thread.
-func (r *Runtime) spawnInside(s *State, p *specs.Process, fifo *os.File, stdio [3]*os.File) (*execChild, error) {
+func (r *Runtime) spawnInside(s *State, p *specs.Process, lsm hostLSM, fifo *os.File, stdio [3]*os.File) (*execChild, error) {
 	type result struct {
 		c   *execChild
 		err error
@@ -178,14 +183,14 @@ func (r *Runtime) spawnInside(s *State, p *specs.Process, fifo *os.File, stdio [
 	res := make(chan result, 1)
 	go func() {
 		goruntime.LockOSThread() // never unlocked: Go retires the thread when this returns
-		c, err := r.startInside(s, p, fifo, stdio)
+		c, err := r.startInside(s, p, lsm, fifo, stdio)
 		res <- result{c, err}
 	}()
 	out := <-res
 	return out.c, out.err
 }
 
-func (r *Runtime) startInside(s *State, p *specs.Process, fifo *os.File, stdio [3]*os.File) (*execChild, error) {
+func (r *Runtime) startInside(s *State, p *specs.Process, lsm hostLSM, fifo *os.File, stdio [3]*os.File) (*execChild, error) {
 	joins := make([]specs.LinuxNamespace, 0, len(s.Spec.Linux.Namespaces))
 	for _, ns := range s.Spec.Linux.Namespaces {
 		joins = append(joins, specs.LinuxNamespace{Type: ns.Type, Path: namespaces.ProcPath(s.Pid, ns.Type)})
@@ -216,7 +221,7 @@ func (r *Runtime) startInside(s *State, p *specs.Process, fifo *os.File, stdio [
 	if err != nil {
 		return nil, err
 	}
-	prog, err := stubProgram(p, path, s.Spec.Linux.Seccomp)
+	prog, err := stubProgram(p, path, s.Spec.Linux.Seccomp, lsm)
 	if err != nil {
 		return nil, err
 	}
@@ -278,6 +283,10 @@ func (r *Runtime) startInside(s *State, p *specs.Process, fifo *os.File, stdio [
 			c.master.Close()
 		}
 		return nil, fmt.Errorf("exec %s: %w", p.Args[0], err)
+	}
+	if r.narrating(context.Background()) {
+		_, skipped := lsm.attrs(p)
+		r.recordPlanned(SourceStub, stubSteps(prog, s.Spec.Linux.Seccomp, skipped))
 	}
 	return c, nil
 }

@@ -24,7 +24,7 @@ type explainer struct {
 var whoSays = map[string]string{
 	SourceHull:       "hull",
 	SourceInit:       "container init",
-	SourceStub:       "stub, at start",
+	SourceStub:       "stub, once released",
 	SourcePlan:       "plan",
 	SourceSupervisor: "supervisor",
 }

@@ -37,6 +37,9 @@ type bootstrap struct {
 	// CgroupDirs are the v1 cgroup directories the init moves its own thread into before
 	// anything else (cgroups.JoinThread); empty when the parent moves it (place).
 	CgroupDirs []string `json:"cgroupDirs,omitempty"`
+	// LSM is what the host offers for process.apparmorProfile and selinuxLabel, read on the
+	// host: after pivot_root the init may see no /sys.
+	LSM hostLSM `json:"lsm"`
 }
 
 type message struct {
@@ -45,9 +48,11 @@ type message struct {
 	Args  string        `json:"args,omitempty"`
 	Took  time.Duration `json:"took,omitempty"`
 	Error string        `json:"error,omitempty"`
-	// For steps: who takes it when not the init itself ("stub"), and whether it is only planned.
+	// For steps: who takes it when not the init itself ("stub"), and whether it is only planned,
+	// or skipped (asked for, but the host cannot).
 	Source  string `json:"source,omitempty"`
 	Planned bool   `json:"planned,omitempty"`
+	Skipped bool   `json:"skipped,omitempty"`
 }
 
 // channel is one end of the socketpair.
@@ -98,9 +103,12 @@ func (r remoteRecorder) Step(op, args string, err error, took time.Duration) {
 
 // planned records a step another program takes later: the stub applies credentials, seccomp and
 // execve at start, after the socket is gone, so the init reports what it handed the stub.
-func (r remoteRecorder) planned(source, op, args string) {
-	if r.enabled {
-		_ = r.ch.send(message{Type: msgStep, Op: op, Args: args, Source: source, Planned: true})
+func (r remoteRecorder) planned(source string, steps []plannedStep) {
+	if !r.enabled {
+		return
+	}
+	for _, st := range steps {
+		_ = r.ch.send(message{Type: msgStep, Op: st.op, Args: st.args, Source: source, Planned: !st.skipped, Skipped: st.skipped})
 	}
 }
 

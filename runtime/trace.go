@@ -18,7 +18,7 @@ type TraceEvent struct {
 	Source string    `json:"source"`          // who took the step: see the Source* constants
 	Op     string    `json:"op"`              // the syscall or action: "clone", "mount", "cgroup.write", "netlink", ...
 	Args   string    `json:"args"`            // its arguments, written like the shell command that does the same
-	Result string    `json:"result"`          // "ok", "error", or "planned" (not done yet, or never: --dry-run)
+	Result string    `json:"result"`          // "ok", "error", "planned" (not done yet, or never: --dry-run) or "skipped" (asked for, not done: the host lacks it)
 	Error  string    `json:"error,omitempty"` // the error, when Result is "error"
 	TookUS int64     `json:"took_us"`         // how long the step took, in microseconds (0 when planned)
 	Shell  string    `json:"shell,omitempty"` // a shell command a learner could type to do the same by hand
@@ -29,7 +29,7 @@ type TraceEvent struct {
 const (
 	SourceHull       = "hull"       // this process, on the host side
 	SourceInit       = "init"       // the container's init (hull init), relayed over the sync socket
-	SourceStub       = "stub"       // the C stub, at start; the init records what it will apply
+	SourceStub       = "stub"       // the C stub, once start (or exec) releases it; the init (or exec) records what it will apply
 	SourcePlan       = "plan"       // --dry-run: what create would do
 	SourceSupervisor = "supervisor" // the supervisor's decisions (probes, backoff, membership, rollouts)
 )
@@ -42,7 +42,7 @@ type Tracer interface {
 
 // Step records one kernel step: it makes Runtime the Recorder of every leaf package.
 func (r *Runtime) Step(op, args string, err error, took time.Duration) {
-	r.record(SourceHull, op, args, err, took, false)
+	r.record(SourceHull, op, args, err, took, "")
 }
 
 // step times fn and records it.
@@ -67,7 +67,7 @@ func (r *Runtime) RecorderFor(source string) SourceRecorder { return SourceRecor
 
 // Step records one step or decision.
 func (s SourceRecorder) Step(op, args string, err error, took time.Duration) {
-	s.r.record(s.source, op, args, err, took, false)
+	s.r.record(s.source, op, args, err, took, "")
 }
 
 // relay records a step the init sent over the sync socket.
@@ -80,11 +80,37 @@ func (r *Runtime) relay(m message) {
 	if m.Error != "" {
 		err = errors.New(m.Error)
 	}
-	r.record(src, m.Op, m.Args, err, m.Took, m.Planned)
+	mark := ""
+	switch {
+	case m.Skipped:
+		mark = resultSkipped
+	case m.Planned:
+		mark = resultPlanned
+	}
+	r.record(src, m.Op, m.Args, err, m.Took, mark)
 }
 
-// record writes one step to the debug log and to the tracer, if any.
-func (r *Runtime) record(source, op, args string, err error, took time.Duration, planned bool) {
+// The results of a step not (yet) taken; "" is a step taken, "ok" or "error" by its err.
+const (
+	resultPlanned = "planned"
+	resultSkipped = "skipped"
+)
+
+// recordPlanned records the stub's steps, which it takes once released, after hull stopped
+// listening: planned, or skipped when the host cannot do them.
+func (r *Runtime) recordPlanned(source string, steps []plannedStep) {
+	for _, st := range steps {
+		mark := resultPlanned
+		if st.skipped {
+			mark = resultSkipped
+		}
+		r.record(source, st.op, st.args, nil, 0, mark)
+	}
+}
+
+// record writes one step to the debug log and to the tracer, if any. mark is "" for a step
+// taken, or resultPlanned or resultSkipped.
+func (r *Runtime) record(source, op, args string, err error, took time.Duration, mark string) {
 	if r.Log != nil {
 		attrs := []any{"args", args, "took", took.Round(time.Microsecond)}
 		if source != SourceHull {
@@ -92,6 +118,9 @@ func (r *Runtime) record(source, op, args string, err error, took time.Duration,
 		}
 		if err != nil {
 			attrs = append(attrs, "err", err)
+		}
+		if mark != "" {
+			attrs = append(attrs, "result", mark)
 		}
 		r.Log.Debug(op, attrs...)
 	}
@@ -102,10 +131,13 @@ func (r *Runtime) record(source, op, args string, err error, took time.Duration,
 	switch {
 	case err != nil:
 		e.Result, e.Error = "error", err.Error()
-	case planned:
-		e.Result = "planned"
+	case mark != "":
+		e.Result = mark
 	}
 	e.Shell, e.Why = Explain(op, args)
+	if mark == resultSkipped {
+		e.Shell = "" // nothing to type for a step not taken
+	}
 	r.Trace.Trace(e)
 }
 

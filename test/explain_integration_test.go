@@ -185,7 +185,7 @@ func TestExplainRun(t *testing.T) {
 	rootfs := filepath.Join(x.bundle, "rootfs")
 	for _, has := range []string{
 		"$ unshare --pid --fork --mount", "$ mount -t proc proc " + rootfs + "/proc", "$ cd " + rootfs + " && pivot_root . .",
-		"[container init; ok, ", "[stub, at start; planned]", "$ exec /bin/true", "why: pivot_root makes the rootfs",
+		"[container init; ok, ", "[stub, once released; planned]", "$ exec /bin/true", "why: pivot_root makes the rootfs",
 	} {
 		if !strings.Contains(r.stderr, has) {
 			t.Errorf("--explain output lacks %q", has)

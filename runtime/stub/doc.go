@@ -55,9 +55,22 @@
 //  5. clear the ambient set and raise the requested ambient capabilities
 //     (each must be permitted and inheritable, which Encode checks): how a
 //     non-root process keeps capabilities across execve.
-//  6. PR_SET_NO_NEW_PRIVS, then the seccomp filter if it was not loaded in 1,
-//     as late as possible so it need not allow the syscalls above.
-//  7. unblock all signals and execve(2) Program.Path.
+//  6. the LSM labels (Program.Attrs: "exec <profile>" to AppArmor's
+//     /proc/thread-self/attr/apparmor/exec, an SELinux context to
+//     attr/exec). The kernel applies such a label at the process's next
+//     execve, so the stub writes it, not the Go init, whose next execve is
+//     the stub's own: the user's program is the first to run under it.
+//     Before no_new_privs, under which AppArmor refuses a confined caller's
+//     profile change. The files are opened before step 1, while the stub
+//     holds CAP_SYS_ADMIN, through open_tree(2) OPEN_TREE_CLONE of /proc: a
+//     private copy of that one mount without whatever is mounted over its
+//     files, so a container process cannot divert the write with a bind
+//     mount over /proc/self/attr (runc's CVE-2025-52881); both fds are
+//     checked to be on a procfs (fstatfs).
+//  7. PR_SET_NO_NEW_PRIVS, then the seccomp filter if it was not loaded in 1,
+//     as late as possible so it need not allow the syscalls above. (A filter
+//     loaded in 1 must allow write(2) for step 6.)
+//  8. unblock all signals and execve(2) Program.Path.
 //
 // # Joining user and time namespaces
 //
@@ -109,9 +122,10 @@
 //     reaches the container; the runtime must mark them (runc's
 //     CloseExecFrom) except the ones it means to pass.
 //   - Parent-death signal (reset by setresuid), rlimits, cwd, oom_score_adj,
-//     AppArmor/SELinux labels, and SECCOMP_FILTER_FLAG_NEW_LISTENER (the
-//     listener fd would need a way out): the runtime's init does these or
-//     they are not done yet.
+//     and SECCOMP_FILTER_FLAG_NEW_LISTENER (the listener fd would need a way
+//     out): the runtime's init does these or they are not done yet.
+//   - Whether a module is enabled and which attr file it reads: the runtime
+//     decides (runtime/labels.go) and names the file in Program.Attrs.
 //   - Path is executed as given: resolve it against the container's PATH
 //     first.
 //

@@ -50,16 +50,25 @@ type Program struct {
 	// opened for reading, then writes "0". -1 means exec at once.
 	FifoFD int
 
+	// Attrs are LSM labels for the program: each Value is written to its File under a private
+	// copy of /proc right before no_new_privs, and the kernel applies it at the execve. At most
+	// two: AppArmor's and SELinux's.
+	Attrs []Attr
+
 	// TimeNSFD, if > 0, is an fd of a time namespace the stub joins first (setns needs a
 	// single-threaded caller). Exec passes it on the stub's command line, not in the program.
 	TimeNSFD int
 }
 
+// Attr is one write to a process attribute file of an LSM, such as
+// {"thread-self/attr/apparmor/exec", "exec my-profile"}: File is relative to /proc.
+type Attr struct{ File, Value string }
+
 // The program's wire format, read by stub.c's parse(). Little-endian:
 //
 //	off size
 //	  0   4  magic "HULL"
-//	  4   2  version (1)
+//	  4   2  version (2)
 //	  6   2  flags (flagSkipSetgroups | flagKeepIdentity | flagNoNewPrivs)
 //	  8   4  fifo fd, int32, -1: none
 //	 12   4  uid
@@ -72,16 +81,18 @@ type Program struct {
 //	 40   4  seccomp flags
 //	 44   4  number of seccomp filter entries
 //	 48  40  capability masks: bounding, effective, permitted, inheritable, ambient
-//	 88      gids, 4 bytes each
-//	         strings
+//	 88   4  number of LSM attributes
+//	 92   4  zero
+//	 96      gids, 4 bytes each
+//	         strings: path, argv, env, then file and value of each attribute
 //	         zeros up to a multiple of 8
 //	         filter entries, 8 bytes each: code u16, jt u8, jf u8, k u32
 //
 // The stub requires the size to match the counts exactly.
 const (
 	magic      = "HULL"
-	version    = 1
-	headerSize = 88
+	version    = 2
+	headerSize = 96
 
 	flagSkipSetgroups = 1 << 0
 	flagKeepIdentity  = 1 << 1
@@ -91,6 +102,8 @@ const (
 	bpfMaxInsns = 4096
 	// ngroupsMax is NGROUPS_MAX, the kernel's limit for setgroups(2).
 	ngroupsMax = 65536
+	// maxAttrs is stub.c's MAX_ATTR.
+	maxAttrs = 2
 )
 
 // Encode validates p and lays it out for the stub. It does no I/O.
@@ -98,8 +111,12 @@ func Encode(p Program) ([]byte, error) {
 	if err := validate(p); err != nil {
 		return nil, err
 	}
+	all := append(append([]string{p.Path}, p.Argv...), p.Env...)
+	for _, a := range p.Attrs {
+		all = append(all, a.File, a.Value)
+	}
 	strs := 0
-	for _, s := range append(append([]string{p.Path}, p.Argv...), p.Env...) {
+	for _, s := range all {
 		strs += len(s) + 1
 	}
 	if strs > math.MaxUint32/2 {
@@ -135,10 +152,12 @@ func Encode(p Program) ([]byte, error) {
 	for _, m := range []uint64{p.Caps.Bounding, p.Caps.Effective, p.Caps.Permitted, p.Caps.Inheritable, p.Caps.Ambient} {
 		b = le.AppendUint64(b, m)
 	}
+	b = le.AppendUint32(b, uint32(len(p.Attrs)))
+	b = le.AppendUint32(b, 0)
 	for _, g := range p.AdditionalGids {
 		b = le.AppendUint32(b, g)
 	}
-	for _, s := range append(append([]string{p.Path}, p.Argv...), p.Env...) {
+	for _, s := range all {
 		b = append(b, s...)
 		b = append(b, 0)
 	}
@@ -172,6 +191,14 @@ func validate(p Program) error {
 	for i, e := range p.Env {
 		if strings.IndexByte(e, 0) >= 0 {
 			return fmt.Errorf("program %s: env[%d] contains NUL", p.Path, i)
+		}
+	}
+	if len(p.Attrs) > maxAttrs {
+		return fmt.Errorf("program %s: %d LSM attributes, more than %d", p.Path, len(p.Attrs), maxAttrs)
+	}
+	for _, a := range p.Attrs {
+		if a.File == "" || a.Value == "" || strings.IndexByte(a.File+a.Value, 0) >= 0 || strings.HasPrefix(a.File, "/") {
+			return fmt.Errorf("program %s: bad LSM attribute %q = %q", p.Path, a.File, a.Value)
 		}
 	}
 	if len(p.AdditionalGids) > ngroupsMax {

@@ -36,6 +36,10 @@ func decode(b []byte) (Program, error) {
 	p.SeccompFlags = uint(le.Uint32(b[40:]))
 	nfilter := int(le.Uint32(b[44:]))
 	p.Caps = Caps{le.Uint64(b[48:]), le.Uint64(b[56:]), le.Uint64(b[64:]), le.Uint64(b[72:]), le.Uint64(b[80:])}
+	nattr := int(le.Uint32(b[88:]))
+	if le.Uint32(b[92:]) != 0 {
+		return p, errors.New("reserved bytes set")
+	}
 
 	off := headerSize
 	strs := off + 4*ngids
@@ -50,12 +54,15 @@ func decode(b []byte) (Program, error) {
 		return p, errors.New("unterminated strings")
 	}
 	ss := strings.Split(string(b[strs:strs+strsize-1]), "\x00")
-	if len(ss) != 1+argc+envc {
-		return p, fmt.Errorf("%d strings, want %d", len(ss), 1+argc+envc)
+	if len(ss) != 1+argc+envc+2*nattr {
+		return p, fmt.Errorf("%d strings, want %d", len(ss), 1+argc+envc+2*nattr)
 	}
-	p.Path, p.Argv, p.Env = ss[0], ss[1:1+argc], ss[1+argc:]
+	p.Path, p.Argv, p.Env = ss[0], ss[1:1+argc], ss[1+argc:1+argc+envc]
 	if envc == 0 {
 		p.Env = nil
+	}
+	for i := 1 + argc + envc; i < len(ss); i += 2 {
+		p.Attrs = append(p.Attrs, Attr{ss[i], ss[i+1]})
 	}
 	if !bytes.Equal(b[strs+strsize:filt], make([]byte, filt-strs-strsize)) {
 		return p, errors.New("nonzero padding")
@@ -83,6 +90,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 		},
 		SeccompFlags: unix.SECCOMP_FILTER_FLAG_LOG,
 		FifoFD:       7,
+		Attrs:        []Attr{{"thread-self/attr/apparmor/exec", "exec my profile"}, {"thread-self/attr/exec", "system_u:system_r:container_t:s0"}},
 	}
 	for name, p := range map[string]Program{
 		"minimal": minimal(),
@@ -117,23 +125,25 @@ func TestEncodeLayout(t *testing.T) {
 		UID: 1000, GID: 1000, AdditionalGids: []uint32{5}, NoNewPrivileges: true,
 		Caps: Caps{Bounding: 1, Effective: 1, Permitted: 1}, CapLastCap: 40,
 		Seccomp: []unix.SockFilter{{Code: 6, Jt: 1, Jf: 2, K: 0x7fff0000}}, FifoFD: -1,
+		Attrs: []Attr{{"a", "b"}},
 	}
 	want := []byte{
-		'H', 'U', 'L', 'L', 1, 0, 4, 0, // magic, version, flags (no_new_privs)
+		'H', 'U', 'L', 'L', 2, 0, 4, 0, // magic, version, flags (no_new_privs)
 		0xff, 0xff, 0xff, 0xff, // fifo fd -1
 		0xe8, 3, 0, 0, 0xe8, 3, 0, 0, // uid, gid 1000
 		40, 0, 0, 0, 1, 0, 0, 0, // cap_last_cap, ngids
 		1, 0, 0, 0, 1, 0, 0, 0, // argc, envc
-		9, 0, 0, 0, 0, 0, 0, 0, // string bytes "/x\0x\0A=1\0", seccomp flags
+		13, 0, 0, 0, 0, 0, 0, 0, // string bytes "/x\0x\0A=1\0a\0b\0", seccomp flags
 		1, 0, 0, 0, // filter entries
 		1, 0, 0, 0, 0, 0, 0, 0, // bounding
 		1, 0, 0, 0, 0, 0, 0, 0, // effective
 		1, 0, 0, 0, 0, 0, 0, 0, // permitted
 		0, 0, 0, 0, 0, 0, 0, 0, // inheritable
 		0, 0, 0, 0, 0, 0, 0, 0, // ambient
+		1, 0, 0, 0, 0, 0, 0, 0, // LSM attributes, zero
 		5, 0, 0, 0, // gid 5
-		'/', 'x', 0, 'x', 0, 'A', '=', '1', 0,
-		0, 0, 0, // pad 101 to 104
+		'/', 'x', 0, 'x', 0, 'A', '=', '1', 0, 'a', 0, 'b', 0,
+		0, 0, 0, 0, 0, 0, 0, // pad 113 to 120
 		6, 0, 1, 2, 0, 0, 0xff, 0x7f, // RET ALLOW
 	}
 	got, err := Encode(p)
@@ -165,6 +175,10 @@ func TestEncodeRejects(t *testing.T) {
 		{"too many gids", func(p *Program) { p.AdditionalGids = make([]uint32, ngroupsMax+1) }, "65537 additional gids"},
 		{"filter too long", func(p *Program) { p.Seccomp = make([]unix.SockFilter, bpfMaxInsns+1) }, "4097 instructions"},
 		{"flags without filter", func(p *Program) { p.SeccompFlags = 1 }, "seccomp flags 0x1 without a filter"},
+		{"three LSM attributes", func(p *Program) { p.Attrs = make([]Attr, 3) }, "3 LSM attributes, more than 2"},
+		{"empty LSM value", func(p *Program) { p.Attrs = []Attr{{"thread-self/attr/exec", ""}} }, "bad LSM attribute"},
+		{"absolute LSM file", func(p *Program) { p.Attrs = []Attr{{"/proc/self/attr/exec", "x"}} }, "bad LSM attribute"},
+		{"NUL in LSM value", func(p *Program) { p.Attrs = []Attr{{"thread-self/attr/exec", "a\x00b"}} }, "bad LSM attribute"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := minimal()

@@ -23,6 +23,11 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
+# securityfs: where AppArmor takes profiles (apparmor_parser) and lists them. The Debian kernel
+# enables AppArmor by default (CONFIG_DEFAULT_SECURITY_APPARMOR), so the suites run with it on:
+# HULL_TEST_APPARMOR makes the AppArmor tests fail, not skip, should that ever change.
+mount -t securityfs securityfs /sys/kernel/security
+echo "HULL-VMTEST LSM $(cat /sys/kernel/security/lsm 2>/dev/null); apparmor enabled: $(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)"
 mkdir -p /dev/pts /dev/shm /dev/mqueue
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
@@ -68,7 +73,7 @@ for s in $SUITES; do
 	set -- -test.v -test.count=1 -test.timeout=12m
 	if [ -n "$RUN" ]; then set -- "$@" -test.run "$RUN"; fi
 	if [ -n "$SKIP" ]; then set -- "$@" -test.skip "$SKIP"; fi
-	HULL_BIN=/bin/hull HULL_TEST_HTTPD=/bin/test-httpd /t/"$name".test "$@" 2>&1
+	HULL_BIN=/bin/hull HULL_TEST_HTTPD=/bin/test-httpd HULL_TEST_APPARMOR=1 /t/"$name".test "$@" 2>&1
 	rc=$?
 	cd /
 	echo

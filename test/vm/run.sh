@@ -30,7 +30,7 @@ SKIP=${SKIP:-TestLessons|TestNetworkConcurrentCreates}
 TIMEOUT=${TIMEOUT:-900}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-120} # seconds until the init must have said hello
 MODULES="overlay veth bridge nf_tables nft_chain_nat nft_masq nft_nat nft_ct nft_fib_inet nft_numgen nf_nat nf_conntrack nf_conntrack_netlink"  # loaded at boot (netns needs the nftables and conntrack ones; fib and numgen for published ports)
-HOST_TOOLS="ls prlimit unshare nsenter ip nft docker-registry"  # copied from the host over busybox's applets
+HOST_TOOLS="ls prlimit unshare nsenter ip nft docker-registry apparmor_parser"  # copied from the host over busybox's applets
 GO=${GO:-go}
 
 case $CGROUP in v1 | v2) ;; *)
@@ -57,6 +57,7 @@ command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v cpio >/dev/null || need+=(cpio)
 command -v depmod >/dev/null || need+=(kmod)
 command -v prlimit >/dev/null && command -v unshare >/dev/null || need+=(util-linux)
+command -v apparmor_parser >/dev/null || need+=(apparmor)
 if [ ${#need[@]} -gt 0 ]; then
 	say "installing ${need[*]}"
 	apt-get update -qq
@@ -126,7 +127,8 @@ cp /bin/busybox "$root/bin/busybox"
 done
 mknod -m 600 "$root/dev/console" c 5 1
 # The host tools the suites call that busybox lacks or does differently (util-linux's prlimit
-# and unshare --kill-child; GNU ls, which the stub test lists fds with), with their libraries.
+# and unshare --kill-child; GNU ls, which the stub test lists fds with; apparmor_parser, which
+# loads the AppArmor test's profiles), with their libraries.
 for tool in $HOST_TOOLS; do
 	p=$(command -v "$tool") || {
 		echo "vmtest: no $tool on the host" >&2

@@ -46,12 +46,16 @@ enum {
 	SYS_seccomp = 317,
 	SYS_setns = 308,
 	SYS_execveat = 322,
+	SYS_fstatfs = 138,
+	SYS_openat = 257,
+	SYS_open_tree = 428,
 	SYS_close_range = 436,
 };
 
 enum {
 	EPERM = 1, EINTR = 4, ENOEXEC = 8, EACCES = 13, EINVAL = 22, ENOSYS = 38,
-	O_WRONLY = 01, O_CLOEXEC = 02000000,
+	O_WRONLY = 01, O_CLOEXEC = 02000000, O_DIRECTORY = 0200000, O_NOFOLLOW = 0400000,
+	AT_FDCWD = -100, OPEN_TREE_CLONE = 1, PROC_SUPER_MAGIC = 0x9fa0,
 	F_SETFD = 2, FD_CLOEXEC = 1, F_DUPFD_CLOEXEC = 1030, AT_EMPTY_PATH = 0x1000, CLOSE_RANGE_CLOEXEC = 4,
 	SIGCHLD = 17, CLONE_PIDFD = 0x1000, CLONE_PARENT = 0x8000,
 	NS_GET_NSTYPE = 0xb703, // _IO(0xb7, 0x3)
@@ -69,8 +73,9 @@ enum {
 // The program header; keep in step with format.go.
 enum {
 	MAGIC = 0x4c4c5548, // "HULL"
-	VERSION = 1,
-	HEADER_SIZE = 88,
+	VERSION = 2,
+	HEADER_SIZE = 96,
+	MAX_ATTR = 2, // LSM attributes: AppArmor's and SELinux's exec label
 	F_SKIP_SETGROUPS = 1,
 	F_KEEP_IDENTITY = 2,
 	F_NO_NEW_PRIVS = 4,
@@ -183,13 +188,14 @@ static u32 le32(const u8 *p) { return p[0] | p[1] << 8 | p[2] << 16 | (u32)p[3] 
 static u64 le64(const u8 *p) { return le32(p) | (u64)le32(p + 4) << 32; }
 
 struct prog {
-	u32 flags, uid, gid, last, ngids, argc, envc, sflags, nfilter;
+	u32 flags, uid, gid, last, ngids, argc, envc, sflags, nfilter, nattr;
 	int fifo;
 	u64 bnd, eff, prm, inh, amb;
 	const u32 *gids;
 	const char *path;
 	char **argv, **envp;
 	const u8 *filter;
+	const char *attr[2 * MAX_ATTR]; // file under /proc, value; file, value
 };
 
 // parse validates the program in p[0:size] and points pr into it.
@@ -217,6 +223,11 @@ static void parse(const u8 *p, u64 size, struct prog *pr)
 	pr->prm = le64(p + 64);
 	pr->inh = le64(p + 72);
 	pr->amb = le64(p + 80);
+	pr->nattr = le32(p + 88);
+	if (le32(p + 92) != 0)
+		bad("reserved header bytes set");
+	if (pr->nattr > MAX_ATTR)
+		bad("too many LSM attributes");
 	if (pr->last > 63)
 		bad("cap_last_cap out of range");
 	if (pr->nfilter > 4096) // BPF_MAXINSNS; sock_fprog.len is only 16 bits
@@ -232,7 +243,7 @@ static void parse(const u8 *p, u64 size, struct prog *pr)
 	pr->gids = (const u32 *)(p + HEADER_SIZE);
 	pr->filter = p + filt;
 
-	u64 n = 1 + (u64)pr->argc + pr->envc;
+	u64 n = 1 + (u64)pr->argc + pr->envc + 2 * pr->nattr;
 	if (n > strsize)
 		bad("too few string bytes");
 	char **vec = (char **)sys6(SYS_mmap, 0, (n + 2) * sizeof(char *), PROT_READ | PROT_WRITE,
@@ -240,7 +251,8 @@ static void parse(const u8 *p, u64 size, struct prog *pr)
 	if ((long)vec < 0)
 		die("mmap", 0, -(long)vec, 0, 127);
 
-	// Strings: path, argv..., env..., each NUL-terminated, filling strsize exactly.
+	// Strings: path, argv..., env..., then a file and a value per LSM attribute,
+	// each NUL-terminated, filling strsize exactly.
 	// vec gets argv, NULL, env, NULL (mmap'd memory is zero).
 	const char *s = (const char *)p + strs;
 	const char *e = (const char *)p + end;
@@ -255,8 +267,10 @@ static void parse(const u8 *p, u64 size, struct prog *pr)
 			pr->path = start;
 		else if (i <= pr->argc)
 			vec[i - 1] = (char *)start;
-		else
+		else if (i <= (u64)pr->argc + pr->envc)
 			vec[i] = (char *)start;
+		else
+			pr->attr[i - 1 - pr->argc - pr->envc] = start;
 	}
 	if (s != e)
 		bad("trailing string bytes");
@@ -307,6 +321,66 @@ static void seccomp(const struct prog *pr)
 	check(r, "seccomp");
 }
 
+static u64 slen(const char *s)
+{
+	u64 n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+// isproc says whether fd is on a procfs: an LSM label written anywhere else
+// would be lost without an error, and the process would run unconfined.
+static int isproc(long fd)
+{
+	u64 st[16]; // struct statfs: f_type comes first
+	return sys(SYS_fstatfs, fd, st, 0) == 0 && st[0] == PROC_SUPER_MAGIC;
+}
+
+// openattrs opens the LSM attribute files (AppArmor's or SELinux's "exec"
+// label, see ../doc.go) while the stub still holds CAP_SYS_ADMIN, through a
+// private copy of the /proc mount: open_tree(OPEN_TREE_CLONE) without
+// AT_RECURSIVE copies that one mount and nothing mounted over its files, so a
+// process of the container that bind-mounted something over
+// /proc/self/attr/... (runc's CVE-2025-52881) cannot divert the write. Kernels
+// before 5.2 lack open_tree: there the container's /proc is used as it is.
+static void openattrs(const struct prog *pr, long *fd)
+{
+	if (!pr->nattr)
+		return;
+	long root = sys(SYS_open_tree, AT_FDCWD, "/proc", OPEN_TREE_CLONE | O_CLOEXEC);
+	if (root == -ENOSYS)
+		root = sys(SYS_open, "/proc", O_DIRECTORY | O_CLOEXEC, 0);
+	check(root, "open /proc for the LSM label");
+	if (!isproc(root))
+		die("open /proc for the LSM label", 0, 0, "not a procfs", 127);
+	for (u32 i = 0; i < pr->nattr; i++) {
+		const char *file = pr->attr[2 * i];
+		fd[i] = sys6(SYS_openat, root, (long)file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0, 0, 0);
+		if (fd[i] < 0)
+			die("open LSM label file", file, -fd[i], 0, 127);
+		if (!isproc(fd[i]))
+			die("open LSM label file", file, 0, "not on a procfs", 127);
+	}
+	sys(SYS_close, root, 0, 0);
+}
+
+// writeattrs writes the labels: the kernel applies them at our execve, so the
+// user's program, and nothing before it, runs under them.
+static void writeattrs(const struct prog *pr, const long *fd)
+{
+	for (u32 i = 0; i < pr->nattr; i++) {
+		const char *v = pr->attr[2 * i + 1];
+		u64 n = slen(v);
+		long r = sys(SYS_write, fd[i], v, n);
+		if (r < 0)
+			die("set LSM label", v, -r, 0, 127);
+		if ((u64)r != n)
+			die("set LSM label", v, 0, "short write", 127);
+		sys(SYS_close, fd[i], 0, 0);
+	}
+}
+
 struct cap_header {
 	u32 version;
 	int pid;
@@ -322,10 +396,15 @@ struct cap_data {
 //   setgroups/setresgid/setresuid need CAP_SETGID/CAP_SETUID, and a change
 //   away from uid 0 clears the permitted set unless KEEPCAPS is on;
 //   capset then sets the exact sets, and ambient caps need them in place;
+//   the LSM labels are written before no_new_privs, which AppArmor lets
+//   confined callers change profile under no more, and their files are
+//   opened first of all, while a private /proc may still be mounted;
 //   a seccomp filter under no_new_privs goes last so it need not allow the
 //   syscalls above.
 static void transition(const struct prog *pr)
 {
+	long attr[MAX_ATTR];
+	openattrs(pr, attr);
 	int nnp = pr->flags & F_NO_NEW_PRIVS;
 	if (pr->nfilter && !nnp)
 		seccomp(pr);
@@ -368,6 +447,8 @@ static void transition(const struct prog *pr)
 	for (u32 c = 0; c <= pr->last; c++)
 		if (pr->amb >> c & 1)
 			check(sys6(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0, 0), "raise ambient capability");
+
+	writeattrs(pr, attr);
 
 	if (nnp) {
 		check(sys6(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0), "prctl no_new_privs");
