@@ -26,7 +26,8 @@
 #   rolling   connection-per-request load while the service is changed and `hull up` again,
 #             until the rollout is completed (target: no failed request)
 #
-#   test/bench/lb.sh [bin/hull]       DURATION=3 (seconds per wrk run); QUICK=1: DURATION=1
+#   test/bench/lb.sh [bin/hull]       SLICES=5 wrk runs of DURATION=1 s per tool and case,
+#                                     interleaved (medians compared); QUICK=1: SLICES=1
 #
 # Prints req/s and ratios, the failure counts and whether the targets hold; appends JSON lines
 # to $BENCH_OUT when set (area "lb"; cases keepalive, close, kill-failures, "kill: ...",
@@ -35,8 +36,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 HULL=$(realpath "${1:-$REPO/bin/hull}")
-DURATION=${DURATION:-3}
-[[ -n ${QUICK:-} ]] && DURATION=1
+DURATION=${DURATION:-1}
+SLICES=${SLICES:-5}
+[[ -n ${QUICK:-} ]] && SLICES=1
 [[ $(id -u) == 0 ]] || { echo "lb.sh: needs root" >&2; exit 2; }
 for c in wrk haproxy busybox jq; do command -v $c >/dev/null || { echo "lb.sh: needs $c (make deps)" >&2; exit 2; }; done
 
@@ -164,14 +166,24 @@ emit() { # case tool unit value
 }
 
 echo "== load balancer (3 replicas; targets: hull ≥ 0.9× direct and ≥ 1.3× haproxy)"
+# The tools take turns, SLICES wrk runs each, every other round in reverse order, so a burst
+# of load from elsewhere on the machine hits all of them alike; the medians are compared.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 for c in keepalive close; do
-	declare -A R=()
-	for tool in direct hull haproxy; do
-		R[$tool]=$(rps $tool $c)
-		emit "$c" "$tool" req/s "${R[$tool]}"
+	declare -A R=() S=()
+	for ((k = 0; k < SLICES; k++)); do
+		order=(direct hull haproxy)
+		((k % 2)) && order=(haproxy hull direct)
+		for tool in "${order[@]}"; do S[$tool]+="$(rps $tool $c) "; done
 	done
-	printf '%-10s direct %10.0f req/s   hull %10.0f (%.2f× direct)   haproxy %10.0f (hull %.2f× haproxy)\n' "$c" \
-		"${R[direct]}" "${R[hull]}" "$(echo "${R[hull]} / ${R[direct]}" | bc -l)" "${R[haproxy]}" "$(echo "${R[hull]} / ${R[haproxy]}" | bc -l)"
+	for tool in direct hull haproxy; do
+		# shellcheck disable=SC2086 # the samples are words
+		R[$tool]=$(median ${S[$tool]})
+		samples=${S[$tool]% }
+		emit "$c" "$tool" req/s "${samples// /,}"
+	done
+	printf '%-10s direct %10.0f req/s   hull %10.0f (%.2f× direct)   haproxy %10.0f (hull %.2f× haproxy)   (medians of %d)\n' "$c" \
+		"${R[direct]}" "${R[hull]}" "$(echo "${R[hull]} / ${R[direct]}" | bc -l)" "${R[haproxy]}" "$(echo "${R[hull]} / ${R[haproxy]}" | bc -l)" "$SLICES"
 done
 
 # A replica SIGKILLed 1 s into a connection-per-request run: wrk's socket errors and non-2xx.
