@@ -157,22 +157,16 @@ func (s *Store) Detach(ctx context.Context, network, containerID string) error {
 	return nil
 }
 
-// deleteConntrack deletes the flows from, to, or DNAT'd to the attachment's address.
+// deleteConntrack deletes the flows from, to, or DNAT'd to the attachment's address, each
+// by the tuple that holds the address (conntrack.go says why).
 func (s *Store) deleteConntrack(a Attachment) error {
-	ip := a.Addr.Addr().AsSlice()
-	var filters []netlink.CustomConntrackFilter
-	for _, t := range []netlink.ConntrackFilterType{netlink.ConntrackOrigSrcIP, netlink.ConntrackOrigDstIP, netlink.ConntrackReplySrcIP} {
-		f := &netlink.ConntrackFilter{}
-		if err := f.AddIP(t, ip); err != nil {
-			return err
-		}
-		filters = append(filters, f)
-	}
-	return s.step("netlink", "conntrack -D -s|-d|-r "+a.Addr.Addr().String(), func() error {
-		_, err := s.nl.ConntrackDeleteFilters(netlink.ConntrackTable, unix.AF_INET, filters...)
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EPROTONOSUPPORT) {
-			return nil // no conntrack in this namespace yet: nothing to forget
-		}
-		return err
+	ip := a.Addr.Addr()
+	return s.step("netlink", "conntrack -D -s|-d|-r "+ip.String(), func() error {
+		return s.forgetConntrack(func(f ctFlow) (bool, bool) {
+			if f.orig.src == ip || f.orig.dst == ip {
+				return true, false
+			}
+			return f.reply.src == ip, true
+		})
 	})
 }

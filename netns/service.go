@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -348,28 +347,20 @@ func (s *Store) forgetFlows(ports []Port, eps []Endpoint) error {
 	if len(ports) == 0 || len(eps) == 0 {
 		return nil
 	}
-	var filters []netlink.CustomConntrackFilter
-	for _, p := range ports {
-		for _, e := range eps {
-			f := &netlink.ConntrackFilter{}
-			if err := f.AddProtocol(p.ipProto()); err != nil {
-				return err
-			}
-			if err := f.AddIP(netlink.ConntrackReplySrcIP, e.Addr.AsSlice()); err != nil {
-				return err
-			}
-			if err := f.AddPort(netlink.ConntrackOrigDstPort, p.HostPort); err != nil {
-				return err
-			}
-			filters = append(filters, f)
-		}
-	}
 	return s.step("netlink", fmt.Sprintf("conntrack -D (ports %v, reply from %v)", ports, addrsOf(eps)), func() error {
-		_, err := s.nl.ConntrackDeleteFilters(netlink.ConntrackTable, unix.AF_INET, filters...)
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EPROTONOSUPPORT) {
-			return nil
-		}
-		return err
+		return s.forgetConntrack(func(f ctFlow) (bool, bool) {
+			for _, p := range ports {
+				if f.orig.proto != p.ipProto() || f.orig.dport != p.HostPort {
+					continue
+				}
+				for _, e := range eps {
+					if f.reply.src == e.Addr {
+						return true, true
+					}
+				}
+			}
+			return false, false
+		})
 	})
 }
 

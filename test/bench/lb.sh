@@ -2,9 +2,17 @@
 # Load-balancer benchmark (issue 7), in a network namespace of its own with a private hull
 # daemon and 3 replicas of test/images/httpd behind one published port:
 #
-#   hull      wrk → the service port on the host's bridge address (nftables DNAT, round-robin)
+#   hull      wrk → the service port on the host's address (nftables DNAT, round-robin)
 #   direct    wrk → the replicas themselves, one wrk thread per replica (client-side round robin)
-#   haproxy   wrk → haproxy (Debian) in TCP mode, roundrobin over the same replicas
+#   haproxy   wrk → haproxy (Debian) in TCP mode on the host, roundrobin over the same replicas
+#
+# Each client runs in a network namespace of its own, a "remote host" with its own address
+# and a veth link to the daemon's namespace (the host), so every path takes the same hops
+# (client → host → bridge → replica) and no case inherits another's TIME_WAIT sockets: the
+# replicas keep a closed connection's 4-tuple for 60 s, and a SYN that reuses it with a TCP
+# timestamp from another clock (a NAT'd connection's timestamps are keyed to the address it
+# dialled, a direct one's to the replica's) is dropped by PAWS and retried only after 1 s —
+# which, with one client address for all cases, made whichever case ran after another stall.
 #
 # each with keepalive and with a new connection per request (Connection: close); then the
 # failed requests of a connection-per-request wrk run during which one replica is SIGKILLed
@@ -18,7 +26,8 @@
 #   rolling   connection-per-request load while the service is changed and `hull up` again,
 #             until the rollout is completed (target: no failed request)
 #
-#   test/bench/lb.sh [bin/hull]       DURATION=3 (seconds per wrk run); QUICK=1: DURATION=1
+#   test/bench/lb.sh [bin/hull]       SLICES=5 wrk runs of DURATION=1 s per tool and case,
+#                                     interleaved (medians compared); QUICK=1: SLICES=1
 #
 # Prints req/s and ratios, the failure counts and whether the targets hold; appends JSON lines
 # to $BENCH_OUT when set (area "lb"; cases keepalive, close, kill-failures, "kill: ...",
@@ -27,25 +36,29 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 HULL=$(realpath "${1:-$REPO/bin/hull}")
-DURATION=${DURATION:-3}
-[[ -n ${QUICK:-} ]] && DURATION=1
+DURATION=${DURATION:-1}
+SLICES=${SLICES:-5}
+[[ -n ${QUICK:-} ]] && SLICES=1
 [[ $(id -u) == 0 ]] || { echo "lb.sh: needs root" >&2; exit 2; }
 for c in wrk haproxy busybox jq; do command -v $c >/dev/null || { echo "lb.sh: needs $c (make deps)" >&2; exit 2; }; done
 
 NS=hull-lbbench-$$
+CLIENTS=(direct hull haproxy) # one client namespace each: $NS-direct, ...
 DIR=$(mktemp -d /tmp/hull-lbbench.XXXXXX)
 PROJECT=lbbench$$
 FLAGS=(--root "$DIR/run" --socket "$DIR/hull.sock" --data-dir "$DIR/data" --network-dir "$DIR/networks" --image-dir "$DIR/images")
 DAEMON= HAPROXY= LOAD=
 h() { "$HULL" "${FLAGS[@]}" "$@"; }
-in_ns() { nsenter --net=/run/netns/$NS "$@"; }
-# Background processes are started with nsenter itself (it execs), not through the in_ns
+# from TOOL CMD...: runs CMD in TOOL's client namespace.
+from() { local c=$1; shift; nsenter --net="/run/netns/$NS-$c" "$@"; }
+# Background processes are started with nsenter itself (it execs), not through the from
 # function: `func &` forks a subshell, and $! would be that subshell, not the process to stop.
 cleanup() {
 	set +e
 	[[ -n $LOAD ]] && kill "$LOAD" 2>/dev/null && wait "$LOAD" 2>/dev/null
 	[[ -n $HAPROXY ]] && kill "$HAPROXY" 2>/dev/null && wait "$HAPROXY" 2>/dev/null
 	[[ -n $DAEMON ]] && { h down -p "$PROJECT" >/dev/null 2>&1; kill "$DAEMON"; wait "$DAEMON" 2>/dev/null; }
+	for c in "${CLIENTS[@]}"; do ip netns del "$NS-$c" 2>/dev/null; done
 	ip netns del $NS 2>/dev/null
 	rm -rf "$DIR"
 }
@@ -57,7 +70,7 @@ ln -s busybox "$DIR/rootfs/bin/sh"
 (cd "$REPO" && CGO_ENABLED=0 go build -o "$DIR/rootfs/bin/webd" ./test/images/httpd && go build -o "$DIR/lbload" ./test/bench/lbload)
 ip netns add $NS
 ip -n $NS link set lo up
-nsenter --net=/run/netns/$NS "$HULL" "${FLAGS[@]}" daemon >"$DIR/daemon.log" 2>&1 &
+nsenter --net=/run/netns/$NS "$HULL" "${FLAGS[@]}" --log "$DIR/daemon.log" daemon >"$DIR/daemon.err" 2>&1 &
 DAEMON=$!
 for _ in $(seq 100); do h service ls >/dev/null 2>&1 && break; sleep 0.1; done
 # compose V: the service; a new V is a new revision (the rolling update case).
@@ -93,8 +106,23 @@ healthy() {
 compose 1
 healthy
 mapfile -t ADDRS < <(h service ps --format json "$PROJECT/web" | grep -o '"address": "[0-9.]*"' | cut -d'"' -f4)
-[[ ${#ADDRS[@]} == 3 ]] || { echo "lb.sh: replicas not ready" >&2; cat "$DIR/daemon.log" >&2; exit 1; }
-GW=$(ip -n $NS -o -4 addr show | awk '$2 != "lo" {split($4, a, "/"); print a[1]; exit}')
+[[ ${#ADDRS[@]} == 3 ]] || { echo "lb.sh: replicas not ready" >&2; cat "$DIR/daemon.log" "$DIR/daemon.err" >&2; exit 1; }
+# The clients: client i is 192.0.2.(4i+2)/30 (TEST-NET-1), the host's end of its link
+# 192.0.2.(4i+1), its default route; HOSTADDR[tool] is the host address that client dials.
+declare -A HOSTADDR=()
+i=0
+for c in "${CLIENTS[@]}"; do
+	ip netns add "$NS-$c"
+	ip -n $NS link add "lbc-$c" type veth peer name eth0 netns "$NS-$c"
+	ip -n $NS addr add "192.0.2.$((4 * i + 1))/30" dev "lbc-$c"
+	ip -n $NS link set "lbc-$c" up
+	ip -n "$NS-$c" addr add "192.0.2.$((4 * i + 2))/30" dev eth0
+	ip -n "$NS-$c" link set lo up
+	ip -n "$NS-$c" link set eth0 up
+	ip -n "$NS-$c" route add default via "192.0.2.$((4 * i + 1))"
+	HOSTADDR[$c]=192.0.2.$((4 * i + 1))
+	i=$((i + 1))
+done
 
 {
 	echo "global"
@@ -105,7 +133,7 @@ GW=$(ip -n $NS -o -4 addr show | awk '$2 != "lo" {split($4, a, "/"); print a[1];
 	echo "  timeout client 10s"
 	echo "  timeout server 10s"
 	echo "listen web"
-	echo "  bind $GW:18091"
+	echo "  bind ${HOSTADDR[haproxy]}:18091"
 	echo "  balance roundrobin"
 	i=0; for a in "${ADDRS[@]}"; do echo "  server w$i $a:80"; i=$((i + 1)); done
 } >"$DIR/haproxy.cfg"
@@ -124,12 +152,12 @@ LUA
 rps() {
 	local url extra=() hdr=()
 	case $1 in
-	hull) url=http://$GW:18090/ ;;
+	hull) url=http://${HOSTADDR[hull]}:18090/ ;;
 	direct) url=http://${ADDRS[0]}:80/ extra=(-s "$DIR/direct.lua") ;;
-	haproxy) url=http://$GW:18091/ ;;
+	haproxy) url=http://${HOSTADDR[haproxy]}:18091/ ;;
 	esac
 	[[ $2 == close ]] && hdr=(-H "Connection: close")
-	in_ns wrk -t3 -c12 -d"${DURATION}s" "${hdr[@]}" "${extra[@]}" "$url" | awk '/^Requests\/sec/ {print $2}'
+	from "$1" wrk -t3 -c12 -d"${DURATION}s" "${hdr[@]}" "${extra[@]}" "$url" | awk '/^Requests\/sec/ {print $2}'
 }
 
 emit() { # case tool unit value
@@ -138,19 +166,29 @@ emit() { # case tool unit value
 }
 
 echo "== load balancer (3 replicas; targets: hull ≥ 0.9× direct and ≥ 1.3× haproxy)"
+# The tools take turns, SLICES wrk runs each, every other round in reverse order, so a burst
+# of load from elsewhere on the machine hits all of them alike; the medians are compared.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 for c in keepalive close; do
-	declare -A R=()
-	for tool in direct hull haproxy; do
-		R[$tool]=$(rps $tool $c)
-		emit "$c" "$tool" req/s "${R[$tool]}"
+	declare -A R=() S=()
+	for ((k = 0; k < SLICES; k++)); do
+		order=(direct hull haproxy)
+		((k % 2)) && order=(haproxy hull direct)
+		for tool in "${order[@]}"; do S[$tool]+="$(rps $tool $c) "; done
 	done
-	printf '%-10s direct %10.0f req/s   hull %10.0f (%.2f× direct)   haproxy %10.0f (hull %.2f× haproxy)\n' "$c" \
-		"${R[direct]}" "${R[hull]}" "$(echo "${R[hull]} / ${R[direct]}" | bc -l)" "${R[haproxy]}" "$(echo "${R[hull]} / ${R[haproxy]}" | bc -l)"
+	for tool in direct hull haproxy; do
+		# shellcheck disable=SC2086 # the samples are words
+		R[$tool]=$(median ${S[$tool]})
+		samples=${S[$tool]% }
+		emit "$c" "$tool" req/s "${samples// /,}"
+	done
+	printf '%-10s direct %10.0f req/s   hull %10.0f (%.2f× direct)   haproxy %10.0f (hull %.2f× haproxy)   (medians of %d)\n' "$c" \
+		"${R[direct]}" "${R[hull]}" "$(echo "${R[hull]} / ${R[direct]}" | bc -l)" "${R[haproxy]}" "$(echo "${R[hull]} / ${R[haproxy]}" | bc -l)" "$SLICES"
 done
 
 # A replica SIGKILLed 1 s into a connection-per-request run: wrk's socket errors and non-2xx.
 VICTIM=$(h service ps --format json "$PROJECT/web" | grep -o '"pid": [0-9]*' | head -1 | cut -d: -f2 | tr -d " ")
-nsenter --net=/run/netns/$NS wrk -t3 -c12 -d3s -H "Connection: close" "http://$GW:18090/" >"$DIR/kill.out" &
+nsenter --net="/run/netns/$NS-hull" wrk -t3 -c12 -d3s -H "Connection: close" "http://${HOSTADDR[hull]}:18090/" >"$DIR/kill.out" &
 WRK=$!
 sleep 1
 kill -9 "$VICTIM"
@@ -163,7 +201,7 @@ emit kill-failures hull requests "$errors"
 # lbload's kill: keepalive load paced at 10k req/s, a replica SIGKILLed by lbload at 1 s.
 healthy
 VICTIM=$(h service ps --format json "$PROJECT/web" | grep -o '"pid": [0-9]*' | head -1 | cut -d: -f2 | tr -d " ")
-in_ns "$DIR/lbload" -addr "$GW:18090" -mode keepalive -c 32 -rate 10000 -d 3s -kill "$VICTIM" -kill-at 1s >"$DIR/kill.json"
+from hull "$DIR/lbload" -addr "${HOSTADDR[hull]}:18090" -mode keepalive -c 32 -rate 10000 -d 3s -kill "$VICTIM" -kill-at 1s >"$DIR/kill.json"
 K=$(cat "$DIR/kill.json")
 k() { jq -r "$1" <<<"$K"; }
 early=$(k '.failed_in_flight + .failed_started_by_100ms')
@@ -181,7 +219,7 @@ emit "kill: req/s in the first second" hull req/s "$(k .rps_first_second)"
 # Rolling update under steady connection-per-request load: a new revision (V=2) rolled out
 # slot by slot (start-first, drained); the load stops once the rollout is completed.
 healthy
-nsenter --net=/run/netns/$NS "$DIR/lbload" -addr "$GW:18090" -mode close -c 16 -rate 10000 -d 0 >"$DIR/rolling.json" &
+nsenter --net="/run/netns/$NS-hull" "$DIR/lbload" -addr "${HOSTADDR[hull]}:18090" -mode close -c 16 -rate 10000 -d 0 >"$DIR/rolling.json" &
 LOAD=$!
 sleep 0.5
 t=$(date +%s.%N)
@@ -205,7 +243,7 @@ printf 'rolling update (3 replicas, parallelism 1, start-first, %.1f s): %s fail
 if [[ $failed != 0 ]]; then
 	echo "   errors: $(jq -c .errors <<<"$R"); started at ms after $(jq -r .start <<<"$R") (the rollout began at ~500): $(jq -r '.failures_at_ms | join(" ")' <<<"$R")"
 	echo "   the daemon's log of the rollout:"
-	grep -v "level=DEBUG" "$DIR/daemon.log" | tail -40 | sed 's/^/     /'
+	grep -v "level=debug" "$DIR/daemon.log" | tail -40 | sed 's/^/     /'
 fi
 emit "rolling update: failures" hull requests "$failed"
 emit "rolling update: req/s" hull req/s "$(jq -r .rps <<<"$R")"
