@@ -105,7 +105,8 @@
 //
 // # Building the stub
 //
-// csrc/stub.c is built by build.sh (or make, or go generate) with gcc,
+// csrc/stub.c (which includes lsm.c, the labels, and enter.c, the "enter" mode: one
+// translation unit) is built by build.sh (or make, or go generate) with gcc,
 // -nostdlib and its own _start and raw syscalls, into stub.bin, which is
 // committed and embedded. The build is byte-for-byte reproducible; stub.stamp
 // records its inputs and TestStubBinIsFresh fails when stub.bin is stale.
