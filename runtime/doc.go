@@ -36,7 +36,7 @@
 //
 //   - cgroup v2: the init is born inside, clone3(CLONE_INTO_CGROUP).
 //   - cgroup v1: the init's first act is to move its own locked thread into every hierarchy by
-//     writing "0" to the tasks files (cgroups.JoinThread), which the kernel does without that
+//     writing "0" to the tasks files (v1thread.Join), which the kernel does without that
 //     lock (≈20 µs each); everything the container runs descends from that thread. On a pure v1
 //     host the parent makes the cgroup meanwhile, while the init's Go runtime starts, and names
 //     it in the bootstrap. Hybrid hosts add CLONE_INTO_CGROUP for their cgroup2 side.

@@ -14,6 +14,7 @@ import (
 	"github.com/hullrt/hull/namespaces"
 	"github.com/hullrt/hull/rootfs"
 	"github.com/hullrt/hull/runtime/caps"
+	"github.com/hullrt/hull/runtime/initproc"
 	"github.com/hullrt/hull/runtime/seccomp"
 	"github.com/hullrt/hull/runtime/stub"
 )
@@ -127,8 +128,8 @@ func (r *Runtime) DryRun(ctx context.Context, o CreateOptions, start bool) error
 		if namespaces.IsNew(l.Namespaces, specs.TimeNamespace) {
 			plan("unshare", "CLONE_NEWTIME")
 		}
-		for _, s := range stubSteps(prog, l.Seccomp) {
-			plan(s.op, s.args)
+		for _, s := range initproc.StubSteps(prog, l.Seccomp) {
+			plan(s.Op, s.Args)
 		}
 		plan("execveat", "stub (memfd, sealed) → waits on exec fifo, then execve "+prog.Path+" "+strings.Join(p.Args[1:], " "))
 		if name := spec.Annotations[NetworkAnnotation]; name != "" {
@@ -153,7 +154,7 @@ func planHooks(plan func(op, args string), kind string, hooks []specs.Hook) {
 	}
 }
 
-// dryProgram is stubProgram without the host's say: the capabilities as the spec names them
+// dryProgram is initproc.StubProgram without the host's say: the capabilities as the spec names them
 // (create also drops those this host's bounding set lacks), and the executable looked up in the
 // rootfs as it is on disk, before any mount.
 func dryProgram(p *specs.Process, root string, sc *specs.LinuxSeccomp) (stub.Program, error) {

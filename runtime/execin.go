@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hullrt/hull/namespaces"
+	"github.com/hullrt/hull/runtime/initproc"
 	"github.com/hullrt/hull/runtime/stub"
 )
 
@@ -212,11 +213,11 @@ func (r *Runtime) startInside(s *State, p *specs.Process, fifo *os.File, stdio [
 			return nil, err
 		}
 	}
-	path, err := lookPath(p.Args[0], p.Env)
+	path, err := initproc.LookPath(p.Args[0], p.Env)
 	if err != nil {
 		return nil, err
 	}
-	prog, err := stubProgram(p, path, s.Spec.Linux.Seccomp)
+	prog, err := initproc.StubProgram(p, path, s.Spec.Linux.Seccomp)
 	if err != nil {
 		return nil, err
 	}
@@ -295,8 +296,9 @@ func (r *Runtime) releaseExec(s *State, p *specs.Process, c *execChild, fifo str
 	}
 	for _, rl := range p.Rlimits {
 		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		res, _ := initproc.RlimitResource(rl.Type) // checked by validate
 		if err := r.step("prlimit", fmt.Sprintf("pid %d %s soft=%d hard=%d", pid, rl.Type, rl.Soft, rl.Hard), func() error {
-			return unix.Prlimit(pid, rlimitOf[rl.Type], &lim, nil)
+			return unix.Prlimit(pid, res, &lim, nil)
 		}); err != nil {
 			return fmt.Errorf("set %s: %w", rl.Type, err)
 		}

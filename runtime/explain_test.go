@@ -13,11 +13,7 @@ import (
 	"testing"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
-	"golang.org/x/sys/unix"
-
-	"github.com/hullrt/hull/runtime/stub"
+	"github.com/hullrt/hull/runtime/initproc"
 )
 
 // recordedOp finds the op of every recording call with a literal op: rec.Step("mount", ...),
@@ -134,48 +130,13 @@ func TestExplainShell(t *testing.T) {
 	}
 }
 
-func TestStubSteps(t *testing.T) {
-	sc := &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{{Names: []string{"read", "write"}, Action: specs.ActAllow}}}
-	prog := stub.Program{Path: "/bin/sh", Argv: []string{"sh", "-c", "id"}, UID: 1000, GID: 100, AdditionalGids: []uint32{10},
-		Caps: stub.Caps{Bounding: 1 | 1<<5}, NoNewPrivileges: true, Seccomp: make([]unix.SockFilter, 7)}
-	var ops []string
-	var got []plannedStep
-	for _, s := range stubSteps(prog, sc) {
-		ops = append(ops, s.op)
-		got = append(got, s)
-	}
-	// stub.c's order: ids, caps, then no_new_privs and the filter last.
-	if want := []string{"setgroups", "setresuid", "capset", "prctl", "seccomp", "execve"}; !slices.Equal(ops, want) {
-		t.Fatalf("ops %v, want %v", ops, want)
-	}
-	for _, c := range []struct {
-		i   int
-		has string
-	}{
-		{0, "10"}, {1, "uid=1000 gid=100"}, {2, "bounding=chown,kill "}, {4, "7 BPF instructions: default SCMP_ACT_ERRNO, 2 syscall names in 1 rules"}, {5, "/bin/sh -c id"},
-	} {
-		if !strings.Contains(got[c.i].args, c.has) {
-			t.Errorf("%s args %q lack %q", got[c.i].op, got[c.i].args, c.has)
-		}
-	}
-	// Without no_new_privs the filter goes first (it needs CAP_SYS_ADMIN); with KeepIdentity no ids change.
-	prog.NoNewPrivileges, prog.KeepIdentity = false, true
-	ops = ops[:0]
-	for _, s := range stubSteps(prog, sc) {
-		ops = append(ops, s.op)
-	}
-	if want := []string{"seccomp", "capset", "execve"}; !slices.Equal(ops, want) {
-		t.Fatalf("ops %v, want %v", ops, want)
-	}
-}
-
 // TestTracers checks both renderings of the same steps, relayed ones included.
 func TestTracers(t *testing.T) {
 	var js, text bytes.Buffer
 	r := &Runtime{Trace: Tracers(JSONTracer(&js), Explainer(&text))}
 	r.Step("mount", "-t proc proc /r/proc", nil, 73*time.Microsecond)
-	r.relay(message{Type: msgStep, Op: "mount", Args: "-t proc proc /s/proc", Error: "operation not permitted"})
-	r.relay(message{Type: msgStep, Op: "execve", Args: "/bin/true", Source: SourceStub, Planned: true})
+	r.relay(initproc.Message{Type: initproc.MsgStep, Op: "mount", Args: "-t proc proc /s/proc", Error: "operation not permitted"})
+	r.relay(initproc.Message{Type: initproc.MsgStep, Op: "execve", Args: "/bin/true", Source: SourceStub, Planned: true})
 	r.RecorderFor(SourceSupervisor).Step("cgroup.kill", "SIGTERM /hull/x", errors.New("gone"), time.Millisecond)
 
 	var evs []TraceEvent

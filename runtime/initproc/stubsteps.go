@@ -1,4 +1,4 @@
-package runtime
+package initproc
 
 import (
 	"fmt"
@@ -11,37 +11,37 @@ import (
 	"github.com/hullrt/hull/runtime/stub"
 )
 
-// plannedStep is one step the stub will take at start.
-type plannedStep struct{ op, args string }
+// PlannedStep is one step the stub will take at start.
+type PlannedStep struct{ Op, Args string }
 
-// stubSteps lists what the stub does with prog once `start` releases it, in the order of
+// StubSteps lists what the stub does with prog once `start` releases it, in the order of
 // stub.c's transition(): the stub runs after the sync socket is closed and cannot report, so the
 // init reports this list (as "planned" steps) and --dry-run prints it.
-func stubSteps(prog stub.Program, sc *specs.LinuxSeccomp) []plannedStep {
-	var out []plannedStep
+func StubSteps(prog stub.Program, sc *specs.LinuxSeccomp) []PlannedStep {
+	var out []PlannedStep
 	filter := ""
 	if len(prog.Seccomp) > 0 {
 		filter = seccompSummary(sc, len(prog.Seccomp))
 	}
 	if filter != "" && !prog.NoNewPrivileges {
-		out = append(out, plannedStep{"seccomp", filter}) // needs CAP_SYS_ADMIN: before the caps go
+		out = append(out, PlannedStep{"seccomp", filter}) // needs CAP_SYS_ADMIN: before the caps go
 	}
 	if !prog.KeepIdentity {
 		if !prog.SkipSetgroups {
-			out = append(out, plannedStep{"setgroups", joinIDs(prog.AdditionalGids)})
+			out = append(out, PlannedStep{"setgroups", joinIDs(prog.AdditionalGids)})
 		}
-		out = append(out, plannedStep{"setresuid", fmt.Sprintf("uid=%d gid=%d", prog.UID, prog.GID)})
+		out = append(out, PlannedStep{"setresuid", fmt.Sprintf("uid=%d gid=%d", prog.UID, prog.GID)})
 	}
 	c := prog.Caps
-	out = append(out, plannedStep{"capset", fmt.Sprintf("bounding=%s effective=%s permitted=%s inheritable=%s ambient=%s",
+	out = append(out, PlannedStep{"capset", fmt.Sprintf("bounding=%s effective=%s permitted=%s inheritable=%s ambient=%s",
 		capList(c.Bounding), capList(c.Effective), capList(c.Permitted), capList(c.Inheritable), capList(c.Ambient))})
 	if prog.NoNewPrivileges {
-		out = append(out, plannedStep{"prctl", "PR_SET_NO_NEW_PRIVS 1"})
+		out = append(out, PlannedStep{"prctl", "PR_SET_NO_NEW_PRIVS 1"})
 		if filter != "" {
-			out = append(out, plannedStep{"seccomp", filter})
+			out = append(out, PlannedStep{"seccomp", filter})
 		}
 	}
-	return append(out, plannedStep{"execve", strings.TrimSpace(prog.Path + " " + strings.Join(prog.Argv[min(1, len(prog.Argv)):], " "))})
+	return append(out, PlannedStep{"execve", strings.TrimSpace(prog.Path + " " + strings.Join(prog.Argv[min(1, len(prog.Argv)):], " "))})
 }
 
 // seccompSummary describes a filter: the spec's default action, how many syscalls its rules
