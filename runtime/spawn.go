@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	goruntime "runtime"
+	"strconv"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -125,6 +126,11 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, 
 	if e != nil {
 		defer e.close()
 		what = e.what()
+	} else if exe := r.initExe(false); exe != nil {
+		// The lean init (initexe.go), as fd 5 for its execve: a fd of the file checked by fstat.
+		defer exe.Close()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, exe)
+		cmd.Path = "/proc/self/fd/" + strconv.Itoa(len(cmd.ExtraFiles)+2)
 	}
 
 	started, release := make(chan error, 1), make(chan struct{})
