@@ -61,7 +61,7 @@ var lessons = []lesson{
 		shell: nil},
 	{op: "open", match: "hull-init", why: "the container's init is hull-init, a small Go program embedded in hull and kept as a root-only copy under the state root: it starts in ≈1.2 ms of CPU where hull's own binary, with everything it links, takes ≈3.2 ms",
 		shell: nil},
-	{op: "write", match: "hull-init", why: "the first container under this state root writes the embedded init out once (write-temp, rename, mode 0500); later ones only check it by fstat",
+	{op: "write", match: "hull-init", why: "the first container under this state root writes the embedded init out once (write-temp, rename, mode 0555); later ones only check it by fstat",
 		shell: nil},
 	{op: "open_tree", why: "a detached read-only bind mount of the init's binary: the init runs from it, so a process that reaches the init cannot open that binary for writing (CVE-2019-5736)",
 		shell: nil},

@@ -49,8 +49,8 @@ func TestInitEmbedded(t *testing.T) {
 		if err := unix.Stat(got, &st); err != nil {
 			t.Fatal(err)
 		}
-		if st.Mode&0o7777 != 0o500 || st.Uid != 0 || st.Nlink != 1 {
-			t.Errorf("%s: mode %#o uid %d links %d, want 0500, root, 1", got, st.Mode&0o7777, st.Uid, st.Nlink)
+		if st.Mode&0o7777 != 0o555 || st.Uid != 0 || st.Nlink != 1 {
+			t.Errorf("%s: mode %#o uid %d links %d, want 0555, root, 1", got, st.Mode&0o7777, st.Uid, st.Nlink)
 		}
 		if err := unix.Stat(cache, &st); err != nil || st.Mode&0o7777 != 0o700 {
 			t.Errorf("%s: mode %#o (%v), want 0700", cache, st.Mode&0o7777, err)

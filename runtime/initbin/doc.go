@@ -24,9 +24,10 @@
 // The memfd costs its 3 MB of copying and fresh page faults on every start, which is most of
 // what the lean init saves (≈2 ms), so hull keeps a copy: <root>/@init/hull-init-<sha256
 // prefix>, in a directory of mode 0700 owned by root ('@' is in no container id, so the name
-// never collides with one), written by write-temp and rename with mode 0500, and older builds'
+// never collides with one), written by write-temp and rename with mode 0555 (the init of a new user namespace
+// runs as an unprivileged host uid), and older builds'
 // copies removed. Each create opens it with O_NOFOLLOW and checks it by fstat (a regular file,
-// root's, mode 0500, one link, the embedded size) before executing that fd; anything else is
+// root's, mode 0555, one link, the embedded size) before executing that fd; anything else is
 // written again first.
 //
 // CVE-2019-5736 (a container's process opening the runtime's binary for writing through

@@ -18,6 +18,11 @@ import (
 // the Makefile (-X). Without it, it is computed on first use (≈2 ms).
 var sum string
 
+// fileMode is the copy's mode: nobody may write it, and everybody may execute it, for the init
+// of a new user namespace runs as that namespace's root, an unprivileged uid on the host. The
+// directory, mode 0700, keeps everyone but root from reaching it by path.
+const fileMode = 0o555
+
 // Recorder receives one record per kernel step (runtime.Runtime is one).
 type Recorder interface {
 	Step(op, args string, err error, took time.Duration)
@@ -71,7 +76,7 @@ func open(dir, name string, data []byte, rec Recorder) (*os.File, error) {
 		t0 := time.Now()
 		err = write(dfd, name, data)
 		if rec != nil {
-			rec.Step("write", fmt.Sprintf("%s/%s (the embedded hull-init, %d bytes, mode 0500)", dir, name, len(data)), err, time.Since(t0))
+			rec.Step("write", fmt.Sprintf("%s/%s (the embedded hull-init, %d bytes, mode 0555)", dir, name, len(data)), err, time.Since(t0))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("init cache: write %s/%s: %w", dir, name, err)
@@ -80,7 +85,7 @@ func open(dir, name string, data []byte, rec Recorder) (*os.File, error) {
 	}
 }
 
-// openChecked opens the cached copy and checks it by fstat: a regular file of ours, mode 0500,
+// openChecked opens the cached copy and checks it by fstat: a regular file of ours, mode 0555,
 // one link, the embedded size. Anything else (missing, truncated, changed) is an error.
 func openChecked(dfd int, dir, name string, size int64) (*os.File, error) {
 	fd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -92,7 +97,7 @@ func openChecked(dfd int, dir, name string, size int64) (*os.File, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != uint32(os.Geteuid()) || st.Mode&0o7777 != 0o500 || st.Nlink != 1 || st.Size != size {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != uint32(os.Geteuid()) || st.Mode&0o7777 != fileMode || st.Nlink != 1 || st.Size != size {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s/%s is not hull's init (mode %#o, uid %d, %d links, %d bytes)", dir, name, st.Mode, st.Uid, st.Nlink, st.Size)
 	}
@@ -104,13 +109,13 @@ func openChecked(dfd int, dir, name string, size int64) (*os.File, error) {
 func write(dfd int, name string, data []byte) error {
 	tmp := name + ".tmp-" + strconv.Itoa(os.Getpid())
 	_ = unix.Unlinkat(dfd, tmp, 0) // left by a process that had our pid and died writing
-	fd, err := unix.Openat(dfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o500)
+	fd, err := unix.Openat(dfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, fileMode)
 	if err != nil {
 		return err
 	}
 	err = writeAll(fd, data)
 	if err == nil {
-		err = unix.Fchmod(fd, 0o500) // whatever the umask
+		err = unix.Fchmod(fd, fileMode) // whatever the umask
 	}
 	if cerr := unix.Close(fd); err == nil {
 		err = cerr

@@ -12,7 +12,7 @@ type steps []string
 
 func (s *steps) Step(op, args string, err error, took time.Duration) { *s = append(*s, op+" "+args) }
 
-// TestOpenWritesOnceAndChecks: the first open writes the copy (mode 0500, dir 0700), later ones
+// TestOpenWritesOnceAndChecks: the first open writes the copy (mode 0555, dir 0700), later ones
 // only open it, and a copy that is not what was written (mode, size, another file) is written
 // again before it is handed out.
 func TestOpenWritesOnceAndChecks(t *testing.T) {
@@ -37,7 +37,7 @@ func TestOpenWritesOnceAndChecks(t *testing.T) {
 		t.Fatalf("first open recorded %q, want one write", rec)
 	}
 	path := filepath.Join(dir, "hull-init-abc")
-	for p, want := range map[string]os.FileMode{path: 0o500, dir: 0o700 | os.ModeDir} {
+	for p, want := range map[string]os.FileMode{path: fileMode, dir: 0o700 | os.ModeDir} {
 		if fi, err := os.Stat(p); err != nil || fi.Mode() != want {
 			t.Fatalf("%s: %v %v, want %v", p, fi.Mode(), err, want)
 		}
@@ -56,7 +56,7 @@ func TestOpenWritesOnceAndChecks(t *testing.T) {
 			if err := os.Truncate(path, 3); err != nil {
 				return err
 			}
-			return os.Chmod(path, 0o500)
+			return os.Chmod(path, fileMode)
 		},
 		"links": func() error { return os.Link(path, path+"-extra") },
 		"file": func() error {
