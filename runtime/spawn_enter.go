@@ -26,9 +26,10 @@ import (
 //
 //	hull create (thread in the joined net/ipc/uts/pid/mount namespaces)
 //	  └─ clone, execve(sealed stub memfd) "enter <flags> <exe> <userns-fd> [<timens-fd>]"
+//	     (<exe>: the init's binary, hull-init or hull's own, as a read-only mount: hullExe)
 //	       stub: setgroups(0), setns(user), setns(time), setresgid/setresuid(0),
 //	             clone(CLONE_NEW* | CLONE_PARENT | CLONE_PIDFD)
-//	       ├─ child (hull's child, thanks to CLONE_PARENT): setsid, execveat(hull) "hull init"
+//	       ├─ child (hull's child, thanks to CLONE_PARENT): setsid, execveat(<exe>) "hull init"
 //	       └─ ── "0" + SCM_RIGHTS(pidfd) on the sync socket ──▶ hull; exit 0
 //
 // From there on the init is the same as in the usual path: hull's child, fds 3 and 4, the same
@@ -36,7 +37,7 @@ import (
 
 // entry is the stub in enter mode while spawn starts it.
 type entry struct {
-	files      []*os.File // stub exe, hull exe, namespace files: the child's fds 5, 6, 7...
+	files      []*os.File // stub exe, init exe, namespace files: the child's fds 5, 6, 7...
 	stubPidfd  int
 	cloneFlags uintptr
 }

@@ -14,21 +14,20 @@
 // `make build` builds cmd/hull-init first and compiles hull with the tag hullinit, which embeds
 // it (//go:embed; -overlay gives the compiler the file); a plain `go build ./cmd/hull` embeds
 // nothing and Open returns nil: containers then start `hull init`, hull's own binary, as they
-// always did. Two ways to execute embedded bytes were measured (200 starts of hull-init on this
-// 2-core VM, CPU of parent and child together):
+// always did. Two ways to execute embedded bytes were measured (2×200 starts of hull-init on
+// this 2-core VM, CPU of parent and child together, per start):
 //
-//	a sealed memfd per container, written from the embedded bytes   3.0 ms
-//	a copy written once under the state root, opened per container  1.5 ms
-//	(the same file started by path, for reference)                  1.4 ms
+//	a sealed memfd per container, written from the embedded bytes   2.9 ms
+//	a copy written once under the state root, opened per container  1.4 ms
+//	(the same file started by path, for reference)                  1.5 ms
 //
 // The memfd costs its 3 MB of copying and fresh page faults on every start, which is most of
 // what the lean init saves (≈2 ms), so hull keeps a copy: <root>/@init/hull-init-<sha256
 // prefix>, in a directory of mode 0700 owned by root ('@' is in no container id, so the name
-// never collides with one), written by write-temp and rename with mode 0555 (the init of a new user namespace
-// runs as an unprivileged host uid), and older builds'
-// copies removed. Each create opens it with O_NOFOLLOW and checks it by fstat (a regular file,
-// root's, mode 0555, one link, the embedded size) before executing that fd; anything else is
-// written again first.
+// never collides with one), written by write-temp and rename with mode 0555 (the init of a new
+// user namespace runs as an unprivileged host uid), and older builds' copies removed. Each
+// create opens it with O_NOFOLLOW and checks it by fstat (a regular file, root's, mode 0555,
+// one link, the embedded size) before executing that fd; anything else is written again first.
 //
 // CVE-2019-5736 (a container's process opening the runtime's binary for writing through
 // /proc/<init>/exe) is met as before: the init replaces itself with the stub, from a sealed
