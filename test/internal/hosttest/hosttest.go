@@ -34,8 +34,11 @@ func Hull(dir, pkg string) (string, error) {
 
 // HullPlain builds hull into dir as a plain `go build ./cmd/hull` does: without the embedded
 // init, so its containers start `hull init` (hull's own binary), the fallback that must keep
-// working.
+// working. $HULL_PLAIN_BIN, when set, is such a binary built elsewhere (the VM has no Go).
 func HullPlain(dir, pkg string) (string, error) {
+	if b := os.Getenv("HULL_PLAIN_BIN"); b != "" {
+		return b, nil
+	}
 	bin := filepath.Join(dir, "hull-plain")
 	cmd := exec.Command("go", "build", "-o", bin, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
