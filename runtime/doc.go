@@ -20,7 +20,7 @@
 // So every container starts two Go programs, and a Go program runs the package initialisers of
 // everything it links before main. The init is therefore a program of its own: package initproc
 // holds all of the container side, and cmd/hull-init links it alone (rootfs, namespaces,
-// cgroups/v1thread, the stub, seccomp, caps: 103 packages against hull's 401, none of compose-go,
+// cgroups/v1thread, the stub, seccomp, caps: 103 packages against hull's 402, none of compose-go,
 // nftables, the image store or containerd/cgroups; its test keeps it so). `make build` embeds it
 // in hull, which writes it out once per state root and executes it from there (package initbin
 // says how, and why not from a memfd); a plain `go build ./cmd/hull` embeds nothing, and its
@@ -37,7 +37,9 @@
 // that costs: encoding/json's field tables build the encoders of every struct type they meet,
 // on decode too, so the first Marshal of a spec after that costs 50-100 µs. Sending
 // config.json's own bytes instead of re-encoding was tried and dropped: its check that the
-// bytes still match the spec cost more than the encode.
+// bytes still match the spec cost more than the encode. Built with GOEXPERIMENT=jsonv2 (still
+// an experiment in Go 1.26), encoding/json decoded this project's default spec cold in ≈0.57 ms
+// against ≈0.87 ms (medians of 40 processes).
 //
 // Getting the init into its cgroups must not cost an RCU grace period: writing a pid to
 // cgroup.procs takes the kernel's global cgroup_threadgroup_rwsem for writing, and a writer that
