@@ -41,7 +41,7 @@
 // Moving a process in is where the time goes: a cgroup.procs write takes the kernel's global
 // cgroup_threadgroup_rwsem for writing, and the first writer after a quiet spell waits out an RCU
 // grace period (5-14 ms here). Apply writes every hierarchy at once, so they share one grace
-// period; CloneInto (cgroup2) lets a process be born inside; ThreadJoiner and JoinThread (v1) let
+// period; CloneInto (cgroup2) lets a process be born inside; ThreadJoiner and v1thread.Join (v1) let
 // a thread move itself by writing "0" to tasks, which the kernel does without that lock.
 //
 // containerd/cgroups/v3 does the reading and the harder parts: Stats, the v1 freezer, process

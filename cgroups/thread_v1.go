@@ -3,7 +3,6 @@ package cgroups
 import (
 	"fmt"
 	"os"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,9 +17,9 @@ import (
 // had been moved for a while. Writing "0" to a v1 tasks file moves the writing thread alone,
 // and for that the kernel skips the global lock (cgroup_procs_write_start, Linux 6.0): ≈20 µs
 // per hierarchy. So a container's init, before it does anything else, moves its own locked
-// thread with JoinThread; everything the container runs descends from that thread.
+// thread with v1thread.Join; everything the container runs descends from that thread.
 //
-// ThreadDirs lists the cgroup's directory in every v1 hierarchy, for JoinThread.
+// ThreadDirs lists the cgroup's directory in every v1 hierarchy, for v1thread.Join.
 type ThreadJoiner interface {
 	ThreadDirs() []string
 }
@@ -34,25 +33,6 @@ func (m *v1Manager) ThreadDirs() []string {
 		}
 	}
 	return dirs
-}
-
-// JoinThread moves the calling OS thread, and only it, into each of dirs (from ThreadDirs) by
-// writing "0" to its tasks file. The caller must have locked the thread (runtime.LockOSThread)
-// for good: Go then creates its new threads from a template thread, never from this one, so
-// they stay where they were and the thread it locked is the only one the limits apply to.
-func JoinThread(dirs []string, rec Recorder) error {
-	if rec == nil {
-		rec = nopRecorder{}
-	}
-	for _, d := range dirs {
-		t0 := time.Now()
-		err := writeFile(d+"/tasks", "0")
-		rec.Step("cgroup.write", "tasks=0 in "+d, err, time.Since(t0)) // 0: the writing thread
-		if err != nil {
-			return fmt.Errorf("join cgroup %s: write 0 to tasks: %w", d, err)
-		}
-	}
-	return nil
 }
 
 // OpenDir opens the cgroup's directory in the hybrid host's cgroup2 mount, for

@@ -12,9 +12,11 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hullrt/hull/cgroups/v1thread"
 )
 
-// JoinThread moves the calling thread, and only it, into the cgroup in every v1 hierarchy,
+// v1thread.Join moves the calling thread, and only it, into the cgroup in every v1 hierarchy,
 // and a process that thread starts is born there: what the container's init relies on.
 func TestIntegrationJoinThreadV1(t *testing.T) {
 	lay := host(t)
@@ -87,7 +89,7 @@ type joinResult struct {
 func joinAndLook(dirs []string, res chan<- joinResult) {
 	runtime.LockOSThread()
 	r := joinResult{tid: unix.Gettid()}
-	if r.err = JoinThread(dirs, nil); r.err == nil {
+	if r.err = v1thread.Join(dirs, nil); r.err == nil {
 		var b []byte
 		if b, r.err = os.ReadFile("/proc/thread-self/cgroup"); r.err == nil {
 			r.self = string(b)

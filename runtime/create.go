@@ -16,6 +16,7 @@ import (
 
 	"github.com/hullrt/hull/cgroups"
 	"github.com/hullrt/hull/namespaces"
+	"github.com/hullrt/hull/runtime/initproc"
 )
 
 // CreateOptions are create's flags (runc's names).
@@ -77,7 +78,7 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	if err != nil {
 		return nil, err
 	}
-	lsm, err := lsmFor(spec.Process)
+	lsm, err := initproc.LSMFor(spec.Process)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +151,7 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	if err := r.fifoToJoinedRoot(st); err != nil {
 		return nil, err
 	}
-	b := bootstrap{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Pid: sp.pid, Spec: spec, NoPivot: o.NoPivot,
+	b := initproc.Bootstrap{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Pid: sp.pid, Spec: spec, NoPivot: o.NoPivot,
 		Debug: r.narrating(ctx), Fifo: r.fifo(o.ID), Console: o.ConsoleSocket != "" || o.console != nil,
 		InUserNS: namespaces.Has(spec.Linux.Namespaces, specs.UserNamespace), CgroupDirs: sp.joinDirs, LSM: lsm}
 	if err := r.converse(ctx, sp, b, st, cg); err != nil {
@@ -229,9 +230,9 @@ func cgroupPath(id string, s *specs.Spec) string {
 // into its cgroups: on cgroup v1 the first cgroup.procs write on an idle kernel rwsem waits out
 // an RCU grace period (5-14 ms on this machine), which this overlaps with the init's own start
 // and mounts. The init waits for "placed" before anything that needs it (rootfs.BeforeCgroup).
-func (r *Runtime) converse(ctx context.Context, sp *spawned, b bootstrap, st *State, cg cgroups.Manager) (err error) {
-	ch := newChannel(sp.conn)
-	if err := ch.send(b); err != nil {
+func (r *Runtime) converse(ctx context.Context, sp *spawned, b initproc.Bootstrap, st *State, cg cgroups.Manager) (err error) {
+	ch := initproc.NewChannel(sp.conn)
+	if err := ch.Send(b); err != nil {
 		return r.initFailure(sp, err)
 	}
 	placed := make(chan error, 1)
@@ -245,8 +246,8 @@ func (r *Runtime) converse(ctx context.Context, sp *spawned, b bootstrap, st *St
 	}()
 	ready := false
 	for {
-		var m message
-		err := ch.recv(&m)
+		var m initproc.Message
+		err := ch.Recv(&m)
 		if err == io.EOF {
 			if ready {
 				return nil
@@ -265,9 +266,9 @@ func (r *Runtime) converse(ctx context.Context, sp *spawned, b bootstrap, st *St
 			return fmt.Errorf("read from init: %w", err)
 		}
 		switch m.Type {
-		case msgStep:
+		case initproc.MsgStep:
 			r.relay(m)
-		case msgHooks:
+		case initproc.MsgHooks:
 			hooks := st.Spec.Hooks
 			// Status "created": these hooks are steps 3 and 4 of the lifecycle, and the spec
 			// defines "created" as "after step 2" ("creating" is step 2). crun passes the same;
@@ -275,18 +276,18 @@ func (r *Runtime) converse(ctx context.Context, sp *spawned, b bootstrap, st *St
 			state := st.OCIState(Created)
 			state.Pid = sp.pid
 			//nolint:staticcheck // Prestart is deprecated but Docker's networking depends on it.
-			if err := runHooks(ctx, r, "prestart", hooks.Prestart, state); err != nil {
+			if err := initproc.RunHooks(ctx, r.step, "prestart", hooks.Prestart, state); err != nil {
 				return err
 			}
-			if err := runHooks(ctx, r, "createRuntime", hooks.CreateRuntime, state); err != nil {
+			if err := initproc.RunHooks(ctx, r.step, "createRuntime", hooks.CreateRuntime, state); err != nil {
 				return err
 			}
-			if err := ch.send(message{Type: msgHooksDone}); err != nil {
+			if err := ch.Send(initproc.Message{Type: initproc.MsgHooksDone}); err != nil {
 				return err
 			}
-		case msgReady:
+		case initproc.MsgReady:
 			ready = true
-		case msgError:
+		case initproc.MsgError:
 			return errors.New(m.Error)
 		default:
 			return fmt.Errorf("unexpected message %q from init", m.Type)
@@ -296,7 +297,7 @@ func (r *Runtime) converse(ctx context.Context, sp *spawned, b bootstrap, st *St
 
 // place moves the init into its cgroups and sets its OOM score, then tells it so; on failure the
 // init is told the reason and gives up.
-func (r *Runtime) place(ch *channel, cg cgroups.Manager, sp *spawned, p *specs.Process) error {
+func (r *Runtime) place(ch *initproc.Channel, cg cgroups.Manager, sp *spawned, p *specs.Process) error {
 	pid := sp.pid
 	var err error
 	if !sp.bornInside {
@@ -315,10 +316,10 @@ func (r *Runtime) place(ch *channel, cg cgroups.Manager, sp *spawned, p *specs.P
 		}
 	}
 	if err != nil {
-		_ = ch.send(message{Type: msgError, Error: err.Error()})
+		_ = ch.Send(initproc.Message{Type: initproc.MsgError, Error: err.Error()})
 		return err
 	}
-	return ch.send(message{Type: msgPlaced})
+	return ch.Send(initproc.Message{Type: initproc.MsgPlaced})
 }
 
 // initFailure explains an init that went away: its exit status says more than a broken pipe.

@@ -8,27 +8,38 @@
 // container is made by three programs, each doing what it is best at:
 //
 //	hull create (Go, host side)      create.go    validates the bundle, makes the cgroup, clones the init
-//	hull init   (Go, container side) init.go      born inside the new namespaces: mounts, pivot_root, checks
+//	hull-init   (Go, container side) initproc/    born inside the new namespaces: mounts, pivot_root, checks
 //	stub        (C, no libc)         stub/        waits for `hull start`, drops privileges, execve()s
 //
 // The parent joins existing namespaces (linux.namespaces entries with a path) with setns(2) on a
 // locked OS thread (never the main thread, which Go cannot retire once it is changed) and clones
 // the init from that thread, so the init is born in the joined ones and in the new ones at once
 // (clone flags); a user or time namespace to join takes a detour through the stub (below). The
-// init re-executes /proc/self/exe and starts its setup at once.
+// init executes hull-init and starts its setup at once.
 //
 // So every container starts two Go programs, and a Go program runs the package initialisers of
-// everything it links before main: the init pays for compose-go, nftables, containerd/cgroups and
-// the rest although it uses none of them. Package-level work is therefore kept small: hull's own
-// packages compile no regexp at init (they compile on first use), and compose-go's JSON-schema
-// library, which compiled five metaschemas at init (≈4 ms of CPU in every hull process), is used
-// from third_party/jsonschema, patched to compile them on first use. Start-up of `hull init`,
-// CPU, medians of 3×100 runs on this 2-core VM: 7.3 ms before, 3.3 ms now; an empty Go program
-// takes 0.9 ms and one linking only what the init needs (rootfs, namespaces, stub, seccomp, caps)
-// 1.25 ms, which a dedicated init binary could reach. What is left: the remaining package inits
-// (distribution/reference's regexps ≈0.7 ms, via compose-go), and the first JSON decode of a spec
-// (≈1 ms: encoding/json builds codecs for the whole specs.Spec type graph on first use), paid by
-// the parent for config.json and by the init for its bootstrap.
+// everything it links before main. The init is therefore a program of its own: package initproc
+// holds all of the container side, and cmd/hull-init links it alone (rootfs, namespaces,
+// cgroups/v1thread, the stub, seccomp, caps: 103 packages against hull's 402, none of compose-go,
+// nftables, the image store or containerd/cgroups; its test keeps it so). `make build` embeds it
+// in hull, which writes it out once per state root and executes it from there (package initbin
+// says how, and why not from a memfd); a plain `go build ./cmd/hull` embeds nothing, and its
+// containers start `hull init`, hull's own binary re-executed through /proc/self/exe, as before.
+// Start-up to the init's first read, CPU, perf stat -r 200 on this 2-core VM: `hull init`
+// 3.2 ms, hull-init 1.2 ms, an empty Go program 0.8 ms. A loop of `hull run` /bin/true (perf
+// stat, 3×50 runs interleaved, the loop's own cost subtracted) went from ≈17.7 to ≈14.4 ms of
+// CPU per container (crun ≈6.1 ms) and from ≈15.4 to ≈13.0 ms of wall time (crun ≈7.9 ms).
+// The parent's own start-up is kept small too: hull's packages compile no regexp at init, and
+// compose-go's JSON-schema library is used from third_party/jsonschema, patched to compile its
+// metaschemas on first use. What is left: the parent's package inits (≈2.5 ms, regexps of
+// distribution/reference among them), and the first JSON decode of a spec (≈0.9 ms), paid by the
+// parent for config.json and by the init for its bootstrap. It is the decode, not the encode,
+// that costs: encoding/json's field tables build the encoders of every struct type they meet,
+// on decode too, so the first Marshal of a spec after that costs 50-100 µs. Sending
+// config.json's own bytes instead of re-encoding was tried and dropped: its check that the
+// bytes still match the spec cost more than the encode. Built with GOEXPERIMENT=jsonv2 (still
+// an experiment in Go 1.26), encoding/json decoded this project's default spec cold in ≈0.57 ms
+// against ≈0.87 ms (medians of 40 processes).
 //
 // Getting the init into its cgroups must not cost an RCU grace period: writing a pid to
 // cgroup.procs takes the kernel's global cgroup_threadgroup_rwsem for writing, and a writer that
@@ -36,7 +47,7 @@
 //
 //   - cgroup v2: the init is born inside, clone3(CLONE_INTO_CGROUP).
 //   - cgroup v1: the init's first act is to move its own locked thread into every hierarchy by
-//     writing "0" to the tasks files (cgroups.JoinThread), which the kernel does without that
+//     writing "0" to the tasks files (v1thread.Join), which the kernel does without that
 //     lock (≈20 µs each); everything the container runs descends from that thread. On a pure v1
 //     host the parent makes the cgroup meanwhile, while the init's Go runtime starts, and names
 //     it in the bootstrap. Hybrid hosts add CLONE_INTO_CGROUP for their cgroup2 side.
@@ -50,13 +61,13 @@
 // the host's hull binary is never reachable from inside (CVE-2019-5736) and the waiting process
 // is a few KB.
 //
-// # The messages between parent and init (protocol.go)
+// # The messages between parent and init (initproc/protocol.go)
 //
 // One SOCK_STREAM socketpair, JSON lines. The init's end is close-on-exec, so the parent sees EOF
 // exactly when the stub has replaced the init.
 //
-//	hull create (parent)                         hull init (child, pid 1 of the container)
-//	  clone(CLONE_NEW*) ─────────────────────────▶ born; Go starts (≈3 ms); waits for its bootstrap
+//	hull create (parent)                         hull-init (child, pid 1 of the container)
+//	  clone(CLONE_NEW*) ─────────────────────────▶ born; Go starts (≈1.2 ms); waits for its bootstrap
 //	  (pure v1: mkdir the cgroup meanwhile)
 //	  ── bootstrap {spec, pid, cgroupDirs, ...} ─▶ v1: "0" > tasks in each of cgroupDirs
 //	  otherwise: pid → cgroup.procs (all at once)   mounts (rootfs.Plan.Mount) ...
@@ -91,16 +102,17 @@
 // can mount in them; so the stub makes them, like runc's nsexec but without cgo:
 //
 //	hull create, thread in the joined pid/net/ipc/uts/mount namespaces (setns, mount last)
-//	  └─ clone, execve(sealed stub) "enter <flags> <hull-exe-fd> <userns-fd> [<timens-fd>]"
+//	  └─ clone, execve(sealed stub) "enter <flags> <init-exe-fd> <userns-fd> [<timens-fd>]"
 //	       stub: setgroups(0); setns(user); setns(time); setresgid/setresuid(0, the ns's root)
 //	             clone(CLONE_NEW* | CLONE_PARENT | CLONE_PIDFD)
-//	       │      └─ hull's child (CLONE_PARENT): setsid; execveat(hull-exe-fd) "hull init"
+//	       │      └─ hull's child (CLONE_PARENT): setsid; execveat(init-exe-fd) "hull init"
 //	       └─ "0" + SCM_RIGHTS(pidfd) on the sync socket ──▶ create reads the pid from its fdinfo
 //	          and goes on as usual (the init is hull's child: pidfds, exit status)
 //
-// hull's binary is passed as a detached read-only bind mount of it (open_tree, mount_setattr):
-// another process of the joined user namespace that reaches the init before it becomes the
-// stub finds a read-only /proc/<pid>/exe (CVE-2019-5736). The exec fifo is given to the joined
+// The init's binary (hull-init, or hull's own in a plain build) is passed as a detached
+// read-only bind mount of it (open_tree, mount_setattr): another process of the joined user
+// namespace that reaches the init before it becomes the stub finds a read-only
+// /proc/<pid>/exe (CVE-2019-5736). The exec fifo is given to the joined
 // namespace's root, read from the init's uid_map.
 //
 // exec (execin.go): the thread joins the container's other namespaces and clones the stub as
@@ -116,7 +128,7 @@
 // stub's exec and clone (≈1.0 ms) replace Go's clone, which writes the id maps (≈1.4 ms).
 // Containers that join neither kind take the paths they always took.
 //
-// # LSM labels (labels.go)
+// # LSM labels (initproc/labels.go, execlabels.go)
 //
 // process.apparmorProfile and process.selinuxLabel are labels the kernel applies at a process's
 // next execve once written to its /proc/thread-self/attr exec file; the stub writes them (see

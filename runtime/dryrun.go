@@ -14,6 +14,7 @@ import (
 	"github.com/hullrt/hull/namespaces"
 	"github.com/hullrt/hull/rootfs"
 	"github.com/hullrt/hull/runtime/caps"
+	"github.com/hullrt/hull/runtime/initproc"
 	"github.com/hullrt/hull/runtime/seccomp"
 	"github.com/hullrt/hull/runtime/stub"
 )
@@ -124,12 +125,12 @@ func (r *Runtime) DryRun(ctx context.Context, o CreateOptions, start bool) error
 		if err != nil {
 			return err
 		}
-		var skipped []plannedStep
-		prog.Attrs, skipped = readHostLSM().attrs(p)
+		var skipped []initproc.PlannedStep
+		prog.Attrs, skipped = initproc.ReadHostLSM().Attrs(p)
 		if namespaces.IsNew(l.Namespaces, specs.TimeNamespace) {
 			plan("unshare", "CLONE_NEWTIME")
 		}
-		r.recordPlanned(SourcePlan, stubSteps(prog, l.Seccomp, skipped))
+		r.recordPlanned(SourcePlan, initproc.StubSteps(prog, l.Seccomp, skipped))
 		plan("execveat", "stub (memfd, sealed) → waits on exec fifo, then execve "+prog.Path+" "+strings.Join(p.Args[1:], " "))
 		if name := spec.Annotations[NetworkAnnotation]; name != "" {
 			plan("netlink", fmt.Sprintf("ip link add <host veth> master <bridge of %s> up type veth peer name eth0 netns <container>; ip addr add <leased address> dev eth0; ip route add default via <gateway>", name))
@@ -153,7 +154,7 @@ func planHooks(plan func(op, args string), kind string, hooks []specs.Hook) {
 	}
 }
 
-// dryProgram is stubProgram without the host's say: the capabilities as the spec names them
+// dryProgram is initproc.StubProgram without the host's say: the capabilities as the spec names them
 // (create also drops those this host's bounding set lacks), and the executable looked up in the
 // rootfs as it is on disk, before any mount.
 func dryProgram(p *specs.Process, root string, sc *specs.LinuxSeccomp) (stub.Program, error) {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hullrt/hull/namespaces"
+	"github.com/hullrt/hull/runtime/initproc"
 	"github.com/hullrt/hull/runtime/stub"
 )
 
@@ -78,7 +79,7 @@ func (r *Runtime) Exec(ctx context.Context, o ExecOptions) (int, error) {
 		return 0, fmt.Errorf("invalid process: %w", err)
 	}
 	p = execLabels(p, s.Spec.Process)
-	lsm, err := lsmFor(p)
+	lsm, err := initproc.LSMFor(p)
 	if err != nil {
 		return 0, err
 	}
@@ -175,7 +176,7 @@ type execChild struct {
 // spawnInside joins the container's namespaces on a thread locked for good and starts the stub
 // from it. Everything that must resolve inside the container (the executable, the pty) is
 // looked up on that thread.
-func (r *Runtime) spawnInside(s *State, p *specs.Process, lsm hostLSM, fifo *os.File, stdio [3]*os.File) (*execChild, error) {
+func (r *Runtime) spawnInside(s *State, p *specs.Process, lsm initproc.HostLSM, fifo *os.File, stdio [3]*os.File) (*execChild, error) {
 	type result struct {
 		c   *execChild
 		err error
@@ -190,7 +191,7 @@ func (r *Runtime) spawnInside(s *State, p *specs.Process, lsm hostLSM, fifo *os.
 	return out.c, out.err
 }
 
-func (r *Runtime) startInside(s *State, p *specs.Process, lsm hostLSM, fifo *os.File, stdio [3]*os.File) (*execChild, error) {
+func (r *Runtime) startInside(s *State, p *specs.Process, lsm initproc.HostLSM, fifo *os.File, stdio [3]*os.File) (*execChild, error) {
 	joins := make([]specs.LinuxNamespace, 0, len(s.Spec.Linux.Namespaces))
 	for _, ns := range s.Spec.Linux.Namespaces {
 		joins = append(joins, specs.LinuxNamespace{Type: ns.Type, Path: namespaces.ProcPath(s.Pid, ns.Type)})
@@ -217,11 +218,11 @@ func (r *Runtime) startInside(s *State, p *specs.Process, lsm hostLSM, fifo *os.
 			return nil, err
 		}
 	}
-	path, err := lookPath(p.Args[0], p.Env)
+	path, err := initproc.LookPath(p.Args[0], p.Env)
 	if err != nil {
 		return nil, err
 	}
-	prog, err := stubProgram(p, path, s.Spec.Linux.Seccomp, lsm)
+	prog, err := initproc.StubProgram(p, path, s.Spec.Linux.Seccomp, lsm)
 	if err != nil {
 		return nil, err
 	}
@@ -285,8 +286,8 @@ func (r *Runtime) startInside(s *State, p *specs.Process, lsm hostLSM, fifo *os.
 		return nil, fmt.Errorf("exec %s: %w", p.Args[0], err)
 	}
 	if r.narrating(context.Background()) {
-		_, skipped := lsm.attrs(p)
-		r.recordPlanned(SourceStub, stubSteps(prog, s.Spec.Linux.Seccomp, skipped))
+		_, skipped := lsm.Attrs(p)
+		r.recordPlanned(SourceStub, initproc.StubSteps(prog, s.Spec.Linux.Seccomp, skipped))
 	}
 	return c, nil
 }
@@ -304,8 +305,9 @@ func (r *Runtime) releaseExec(s *State, p *specs.Process, c *execChild, fifo str
 	}
 	for _, rl := range p.Rlimits {
 		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		res, _ := initproc.RlimitResource(rl.Type) // checked by validate
 		if err := r.step("prlimit", fmt.Sprintf("pid %d %s soft=%d hard=%d", pid, rl.Type, rl.Soft, rl.Hard), func() error {
-			return unix.Prlimit(pid, rlimitOf[rl.Type], &lim, nil)
+			return unix.Prlimit(pid, res, &lim, nil)
 		}); err != nil {
 			return fmt.Errorf("set %s: %w", rl.Type, err)
 		}

@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hullrt/hull/runtime/initproc"
 	"github.com/hullrt/hull/runtime/stub"
 )
 
@@ -68,7 +69,7 @@ func hostOfZero(idMap string) int {
 // on the host.
 func (u *userNS) adapt(prog *stub.Program, p *specs.Process) error {
 	prog.SkipSetgroups = u.denySetgroups
-	caps, err := capsWithin(p.Capabilities, uint64(1)<<(prog.CapLastCap+1)-1)
+	caps, err := initproc.CapsWithin(p.Capabilities, uint64(1)<<(prog.CapLastCap+1)-1)
 	if err != nil {
 		return err
 	}

@@ -13,18 +13,14 @@ import (
 	"testing"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
-	"golang.org/x/sys/unix"
-
-	"github.com/hullrt/hull/runtime/stub"
+	"github.com/hullrt/hull/runtime/initproc"
 )
 
 // recordedOp finds the op of every recording call with a literal op: rec.Step("mount", ...),
 // r.step("clone", ...), plan("mkfifo", ...), PlannedStep{"cgroup.write", ...},
-// plannedStep{op: "seccomp", ...} (the stub's steps, planned or skipped), and the
+// PlannedStep{Op: "seccomp", ...} (the stub's steps, planned or skipped), and the
 // freezer's m.freezer("cgroup.freeze", ...).
-var recordedOp = regexp.MustCompile(`(?:\b[Ss]tep\(|\bplanned\([A-Za-z.]+, |\bplan\(|[Pp]lannedStep\{(?:Phase: "[a-z]+", Op: |"[a-z]+", |op: )?|\bfreezer\()"([a-z][a-z0-9_.+ -]*)"`)
+var recordedOp = regexp.MustCompile(`(?:\b[Ss]tep\(|\bplanned\([A-Za-z.]+, |\bplan\(|[Pp]lannedStep\{(?:Phase: "[a-z]+", Op: |"[a-z]+", |Op: )?|\bfreezer\()"([a-z][a-z0-9_.+ -]*)"`)
 
 // dynamicOp finds recording calls whose op is not a literal: they must only forward an op
 // recorded elsewhere.
@@ -134,54 +130,13 @@ func TestExplainShell(t *testing.T) {
 	}
 }
 
-func TestStubSteps(t *testing.T) {
-	sc := &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{{Names: []string{"read", "write"}, Action: specs.ActAllow}}}
-	prog := stub.Program{Path: "/bin/sh", Argv: []string{"sh", "-c", "id"}, UID: 1000, GID: 100, AdditionalGids: []uint32{10},
-		Caps: stub.Caps{Bounding: 1 | 1<<5}, NoNewPrivileges: true, Seccomp: make([]unix.SockFilter, 7),
-		Attrs: []stub.Attr{{File: "thread-self/attr/apparmor/exec", Value: "exec web"}}}
-	skipped := []plannedStep{{op: "write", args: "s0 > /proc/thread-self/attr/exec (SELinux is not enabled on this host)", skipped: true}}
-	var ops []string
-	var got []plannedStep
-	for _, s := range stubSteps(prog, sc, skipped) {
-		ops = append(ops, s.op)
-		got = append(got, s)
-	}
-	// stub.c's order: ids, caps, the LSM labels, then no_new_privs and the filter last.
-	if want := []string{"setgroups", "setresuid", "capset", "write", "write", "prctl", "seccomp", "execve"}; !slices.Equal(ops, want) {
-		t.Fatalf("ops %v, want %v", ops, want)
-	}
-	if got[3].skipped || !got[4].skipped {
-		t.Errorf("skipped: the label write %v, the skipped one %v", got[3].skipped, got[4].skipped)
-	}
-	for _, c := range []struct {
-		i   int
-		has string
-	}{
-		{0, "10"}, {1, "uid=1000 gid=100"}, {2, "bounding=chown,kill "}, {3, "exec web > /proc/thread-self/attr/apparmor/exec"},
-		{4, "not enabled"}, {6, "7 BPF instructions: default SCMP_ACT_ERRNO, 2 syscall names in 1 rules"}, {7, "/bin/sh -c id"},
-	} {
-		if !strings.Contains(got[c.i].args, c.has) {
-			t.Errorf("%s args %q lack %q", got[c.i].op, got[c.i].args, c.has)
-		}
-	}
-	// Without no_new_privs the filter goes first (it needs CAP_SYS_ADMIN); with KeepIdentity no ids change.
-	prog.NoNewPrivileges, prog.KeepIdentity, prog.Attrs = false, true, nil
-	ops = ops[:0]
-	for _, s := range stubSteps(prog, sc, nil) {
-		ops = append(ops, s.op)
-	}
-	if want := []string{"seccomp", "capset", "execve"}; !slices.Equal(ops, want) {
-		t.Fatalf("ops %v, want %v", ops, want)
-	}
-}
-
 // TestTracers checks both renderings of the same steps, relayed ones included.
 func TestTracers(t *testing.T) {
 	var js, text bytes.Buffer
 	r := &Runtime{Trace: Tracers(JSONTracer(&js), Explainer(&text))}
 	r.Step("mount", "-t proc proc /r/proc", nil, 73*time.Microsecond)
-	r.relay(message{Type: msgStep, Op: "mount", Args: "-t proc proc /s/proc", Error: "operation not permitted"})
-	r.relay(message{Type: msgStep, Op: "execve", Args: "/bin/true", Source: SourceStub, Planned: true})
+	r.relay(initproc.Message{Type: initproc.MsgStep, Op: "mount", Args: "-t proc proc /s/proc", Error: "operation not permitted"})
+	r.relay(initproc.Message{Type: initproc.MsgStep, Op: "execve", Args: "/bin/true", Source: SourceStub, Planned: true})
 	r.RecorderFor(SourceSupervisor).Step("cgroup.kill", "SIGTERM /hull/x", errors.New("gone"), time.Millisecond)
 
 	var evs []TraceEvent

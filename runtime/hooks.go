@@ -1,91 +1,19 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"os/exec"
-	"strings"
-	"syscall"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-)
 
-// runHooks runs hooks of one kind in order, each with the container's state on stdin (config.md,
-// "POSIX-platform Hooks"). It stops at the first failure; callers decide whether that is fatal
-// (prestart, createRuntime, createContainer, startContainer) or only a warning (poststart, poststop).
-func runHooks(ctx context.Context, rec stepper, kind string, hooks []specs.Hook, st specs.State) error {
-	if len(hooks) == 0 {
-		return nil
-	}
-	state, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("encode state for %s hooks: %w", kind, err)
-	}
-	for i, h := range hooks {
-		err := rec.step("hook", fmt.Sprintf("%s #%d %s %s", kind, i, h.Path, strings.Join(h.Args, " ")), func() error {
-			return runHook(ctx, h, state)
-		})
-		if err != nil {
-			return fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err)
-		}
-	}
-	return nil
-}
+	"github.com/hullrt/hull/runtime/initproc"
+)
 
 // runHooksWarn runs hooks whose failure must not fail the operation: it logs and goes on with the
 // remaining hooks ("the runtime MUST log a warning, but the remaining hooks ... MUST still run").
 func (r *Runtime) runHooksWarn(ctx context.Context, kind string, hooks []specs.Hook, st specs.State) {
 	for i := range hooks {
-		if err := runHooks(ctx, r, kind, hooks[i:i+1], st); err != nil {
+		if err := initproc.RunHooks(ctx, r.step, kind, hooks[i:i+1], st); err != nil {
 			r.Log.Warn(err.Error())
 		}
 	}
-}
-
-// stepper times and records one step: the Runtime in the parent, the remote recorder in the init.
-type stepper interface {
-	step(op, args string, fn func() error) error
-}
-
-func runHook(ctx context.Context, h specs.Hook, state []byte) error {
-	if h.Timeout != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(*h.Timeout)*time.Second)
-		defer cancel()
-	}
-	cmd := exec.CommandContext(ctx, h.Path)
-	if len(h.Args) > 0 {
-		cmd.Args = h.Args // args[0] is argv[0], as in execv(3)
-	}
-	cmd.Env = h.Env
-	if cmd.Env == nil {
-		cmd.Env = []string{} // a hook gets exactly the env the spec lists, never hull's
-	}
-	cmd.Stdin = bytes.NewReader(state)
-	// A hook's children (a shell script's `sleep`) share its output pipe: kill the whole process
-	// group on timeout, and stop waiting for the pipe soon after the hook itself is gone, or one
-	// orphan would hold create for as long as it lives.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if errors.Is(err, exec.ErrWaitDelay) {
-		err = nil // the hook succeeded; only an orphan of it still held the pipe
-	}
-	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("timed out after %ds", *h.Timeout)
-	}
-	if err != nil {
-		if o := strings.TrimSpace(out.String()); o != "" {
-			return fmt.Errorf("%w: %s", err, o)
-		}
-		return err
-	}
-	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	goruntime "runtime"
+	"strconv"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -24,7 +25,7 @@ type spawned struct {
 	proc       *os.Process
 	bornInside bool     // born in its cgroup (clone3 CLONE_INTO_CGROUP) or moves itself (joinDirs)
 	release    func()   // lets the spawner thread go
-	joinDirs   []string // v1 cgroup dirs the init moves its own thread into (cgroups.JoinThread)
+	joinDirs   []string // v1 cgroup dirs the init moves its own thread into (v1thread.Join)
 }
 
 // spawn clones `hull init` into the container's namespaces. Joining existing namespaces changes
@@ -91,7 +92,7 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, 
 	// cgroups.ThreadJoiner); otherwise place moves it while it starts.
 	bornInside, joinDirs := false, []string(nil)
 	if tj, ok := cg.(cgroups.ThreadJoiner); ok && selfJoins(l) {
-		// v1: the init moves its own locked thread first thing (cgroups.JoinThread).
+		// v1: the init moves its own locked thread first thing (v1thread.Join).
 		joinDirs = tj.ThreadDirs()
 	}
 	if ci, ok := cg.(cgroups.CloneInto); ok && (joinDirs != nil || !isThreadJoiner(cg)) {
@@ -125,6 +126,11 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, 
 	if e != nil {
 		defer e.close()
 		what = e.what()
+	} else if exe := r.initExe(false); exe != nil {
+		// The lean init (initexe.go), as fd 5 for its execve: a fd of the file checked by fstat.
+		defer exe.Close()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, exe)
+		cmd.Path = "/proc/self/fd/" + strconv.Itoa(len(cmd.ExtraFiles)+2)
 	}
 
 	started, release := make(chan error, 1), make(chan struct{})

@@ -26,9 +26,10 @@ import (
 //
 //	hull create (thread in the joined net/ipc/uts/pid/mount namespaces)
 //	  └─ clone, execve(sealed stub memfd) "enter <flags> <exe> <userns-fd> [<timens-fd>]"
+//	     (<exe>: the init's binary, hull-init or hull's own, as a read-only mount: hullExe)
 //	       stub: setgroups(0), setns(user), setns(time), setresgid/setresuid(0),
 //	             clone(CLONE_NEW* | CLONE_PARENT | CLONE_PIDFD)
-//	       ├─ child (hull's child, thanks to CLONE_PARENT): setsid, execveat(hull) "hull init"
+//	       ├─ child (hull's child, thanks to CLONE_PARENT): setsid, execveat(<exe>) "hull init"
 //	       └─ ── "0" + SCM_RIGHTS(pidfd) on the sync socket ──▶ hull; exit 0
 //
 // From there on the init is the same as in the usual path: hull's child, fds 3 and 4, the same
@@ -36,7 +37,7 @@ import (
 
 // entry is the stub in enter mode while spawn starts it.
 type entry struct {
-	files      []*os.File // stub exe, hull exe, namespace files: the child's fds 5, 6, 7...
+	files      []*os.File // stub exe, init exe, namespace files: the child's fds 5, 6, 7...
 	stubPidfd  int
 	cloneFlags uintptr
 }
@@ -203,27 +204,18 @@ func openAlone(nss []specs.LinuxNamespace) (files []*os.File, user bool, err err
 	return files, user, nil
 }
 
-// hullExe opens our own binary for the stub to execute as the init. It is opened through a
-// detached read-only bind mount of it (open_tree, mount_setattr), so the init's
-// /proc/<pid>/exe leads to a read-only mount: a process of a shared user and pid namespace
-// that reaches the init before it becomes the stub cannot open hull for writing
-// (CVE-2019-5736). Where that fails (kernels before 5.12 lack mount_setattr; a binary on an
-// internal mount, a memfd say, cannot be bound) the init gets the plain binary, as in the usual
-// path, and --debug says so.
+// hullExe opens the init's binary for the stub to execute: hull-init (initExe) or hull's own,
+// through a detached read-only bind mount of it, so the init's /proc/<pid>/exe leads to a
+// read-only mount: a process of a shared user and pid namespace that reaches the init before it
+// becomes the stub cannot open the binary for writing (CVE-2019-5736). Where that fails
+// (kernels before 5.12 lack mount_setattr; a binary on an internal mount, a memfd say, cannot be
+// bound) the init gets the plain binary, as in the usual path, and --debug says so.
 func (r *Runtime) hullExe() (*os.File, error) {
-	var fd int
-	err := r.step("open_tree", "/proc/self/exe OPEN_TREE_CLONE + mount_setattr MOUNT_ATTR_RDONLY (hull's binary, read-only, for the init)", func() (err error) {
-		fd, err = unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
-		if err != nil {
-			return err
-		}
-		if err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
-			unix.Close(fd)
-		}
-		return err
-	})
-	if err == nil {
-		return os.NewFile(uintptr(fd), "hull"), nil
+	if f := r.initExe(true); f != nil {
+		return f, nil
+	}
+	if f, err := r.readOnlyClone(unix.AT_FDCWD, "/proc/self/exe", "hull"); err == nil {
+		return f, nil
 	}
 	f, err := os.Open("/proc/self/exe")
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hullrt/hull/namespaces"
 	"github.com/hullrt/hull/runtime/caps"
+	"github.com/hullrt/hull/runtime/initproc"
 )
 
 // loadSpec reads and validates <bundle>/config.json. Unknown fields are accepted, as the spec
@@ -122,7 +123,7 @@ func validateProcess(p *specs.Process) error {
 	}
 	seen := map[string]bool{}
 	for _, r := range p.Rlimits {
-		if _, ok := rlimitOf[r.Type]; !ok {
+		if _, ok := initproc.RlimitResource(r.Type); !ok {
 			return fmt.Errorf("unknown rlimit %q", r.Type)
 		}
 		if seen[r.Type] {

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/hullrt/hull/runtime/initproc"
 )
 
 // TraceEvent is one kernel step (or, from the supervisor, one decision) as --trace json prints it:
@@ -27,11 +29,11 @@ type TraceEvent struct {
 
 // Who takes a step.
 const (
-	SourceHull       = "hull"       // this process, on the host side
-	SourceInit       = "init"       // the container's init (hull init), relayed over the sync socket
-	SourceStub       = "stub"       // the C stub, once start (or exec) releases it; the init (or exec) records what it will apply
-	SourcePlan       = "plan"       // --dry-run: what create would do
-	SourceSupervisor = "supervisor" // the supervisor's decisions (probes, backoff, membership, rollouts)
+	SourceHull       = "hull"              // this process, on the host side
+	SourceInit       = "init"              // the container's init (hull init), relayed over the sync socket
+	SourceStub       = initproc.SourceStub // the C stub, once start (or exec) releases it; the init (or exec) records what it will apply
+	SourcePlan       = "plan"              // --dry-run: what create would do
+	SourceSupervisor = "supervisor"        // the supervisor's decisions (probes, backoff, membership, rollouts)
 )
 
 // Tracer receives every step in order. It is called from more than one goroutine; the
@@ -71,7 +73,7 @@ func (s SourceRecorder) Step(op, args string, err error, took time.Duration) {
 }
 
 // relay records a step the init sent over the sync socket.
-func (r *Runtime) relay(m message) {
+func (r *Runtime) relay(m initproc.Message) {
 	src := m.Source
 	if src == "" {
 		src = SourceInit
@@ -98,13 +100,13 @@ const (
 
 // recordPlanned records the stub's steps, which it takes once released, after hull stopped
 // listening: planned, or skipped when the host cannot do them.
-func (r *Runtime) recordPlanned(source string, steps []plannedStep) {
+func (r *Runtime) recordPlanned(source string, steps []initproc.PlannedStep) {
 	for _, st := range steps {
 		mark := resultPlanned
-		if st.skipped {
+		if st.Skipped {
 			mark = resultSkipped
 		}
-		r.record(source, st.op, st.args, nil, 0, mark)
+		r.record(source, st.Op, st.Args, nil, 0, mark)
 	}
 }
 

@@ -141,7 +141,7 @@ func TestTraceOfRun(t *testing.T) {
 		t.Errorf("clone shell %q", clone.Shell)
 	}
 	if !cgroupV2 { // on pure v2 the init is born in its cgroup (CLONE_INTO_CGROUP): nothing moves it
-		// v1: the init moves its own thread, first thing, in every hierarchy (cgroups.JoinThread).
+		// v1: the init moves its own thread, first thing, in every hierarchy (v1thread.Join).
 		j := step("init joins its cgroup", "init", op("cgroup.write", "tasks=0 in "))
 		if !strings.HasSuffix(j.Args, cg) || !strings.HasSuffix(j.Shell, cg+"/tasks") {
 			t.Errorf("thread join %q (shell %q), want into %s", j.Args, j.Shell, cg)

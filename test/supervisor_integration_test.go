@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hullrt/hull/runtime/initbin"
 	"github.com/hullrt/hull/supervisor"
 )
 
@@ -132,6 +133,9 @@ func (s *stack) cleanup() {
 	var leaks []string
 	if ents, _ := os.ReadDir(filepath.Join(s.dir, "run")); len(ents) > 0 {
 		for _, e := range ents {
+			if e.Name() == filepath.Base(initbin.CacheDir("")) {
+				continue // hull's embedded init, kept for the next container (runtime/initbin)
+			}
 			leaks = append(leaks, "container "+e.Name())
 			_ = exec.Command(hullBin, "--root", filepath.Join(s.dir, "run"), "delete", "--force", e.Name()).Run()
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hullrt/hull/rootfs/image"
 	"github.com/hullrt/hull/runtime"
+	"github.com/hullrt/hull/runtime/initproc"
 	"github.com/hullrt/hull/supervisor"
 )
 
@@ -25,7 +26,7 @@ var (
 func main() {
 	// The re-executed container init: nothing of the CLI runs in it.
 	if len(os.Args) > 1 && os.Args[1] == "init" {
-		os.Exit(runtime.Init())
+		os.Exit(initproc.Main())
 	}
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }

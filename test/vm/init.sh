@@ -73,7 +73,7 @@ for s in $SUITES; do
 	set -- -test.v -test.count=1 -test.timeout=12m
 	if [ -n "$RUN" ]; then set -- "$@" -test.run "$RUN"; fi
 	if [ -n "$SKIP" ]; then set -- "$@" -test.skip "$SKIP"; fi
-	HULL_BIN=/bin/hull HULL_TEST_HTTPD=/bin/test-httpd HULL_TEST_APPARMOR=1 /t/"$name".test "$@" 2>&1
+	HULL_BIN=/bin/hull HULL_PLAIN_BIN=/bin/hull-plain HULL_TEST_HTTPD=/bin/test-httpd HULL_TEST_APPARMOR=1 /t/"$name".test "$@" 2>&1
 	rc=$?
 	cd /
 	echo

@@ -146,7 +146,9 @@ for tool in $HOST_TOOLS; do
 	done
 done
 cp /etc/ld.so.cache "$root/etc/" 2>/dev/null || true
-cp "$repo/bin/hull" "$root/bin/hull"
+cp "$repo/bin/hull" "$root/bin/hull" # make build: with the embedded init (runtime/initbin)
+# TestInitFallback's hull without it, as a plain go build makes it.
+(cd "$repo" && CGO_ENABLED=0 $GO build -o "$root/bin/hull-plain" ./cmd/hull)
 # The supervisor suites' service: built here, since the VM has no Go toolchain.
 (cd "$repo/test" && CGO_ENABLED=0 $GO build -o "$root/bin/test-httpd" ./images/httpd)
 cp "$here/init.sh" "$root/init"

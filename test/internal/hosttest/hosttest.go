@@ -13,12 +13,33 @@ import (
 )
 
 // Hull returns the binary under test: $HULL_BIN when set (e.g. to point a suite at runc), else
-// cmd/hull built into dir. pkg is the relative path from the test's package to cmd/hull.
+// hull built into dir by the Makefile's own build target (`make build BIN=dir/hull`), so the
+// tests run the binary users install, with the lean init embedded. pkg is the relative path
+// from the test's package to cmd/hull.
 func Hull(dir, pkg string) (string, error) {
 	if b := os.Getenv("HULL_BIN"); b != "" {
 		return b, nil
 	}
-	bin := filepath.Join(dir, "hull")
+	bin, err := filepath.Abs(filepath.Join(dir, "hull"))
+	if err != nil {
+		return "", err
+	}
+	repo := filepath.Join(pkg, "..", "..")
+	cmd := exec.Command("make", "-s", "-C", repo, "build", "BIN="+bin)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("make build: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// HullPlain builds hull into dir as a plain `go build ./cmd/hull` does: without the embedded
+// init, so its containers start `hull init` (hull's own binary), the fallback that must keep
+// working. $HULL_PLAIN_BIN, when set, is such a binary built elsewhere (the VM has no Go).
+func HullPlain(dir, pkg string) (string, error) {
+	if b := os.Getenv("HULL_PLAIN_BIN"); b != "" {
+		return b, nil
+	}
+	bin := filepath.Join(dir, "hull-plain")
 	cmd := exec.Command("go", "build", "-o", bin, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -1,4 +1,4 @@
-package runtime
+package initproc
 
 import (
 	"context"
@@ -12,15 +12,16 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/hullrt/hull/cgroups"
+	"github.com/hullrt/hull/cgroups/v1thread"
 	"github.com/hullrt/hull/namespaces"
 	"github.com/hullrt/hull/rootfs"
 )
 
-// Init is the container side: `hull init`, born by create's clone inside the new namespaces.
+// Main is the container side: `hull init` (or the lean hull-init), born by create's clone inside
+// the new namespaces.
 // It never returns on success: it becomes the stub. It reports failures to the parent, which
 // prints them; the exit code only matters when the parent is already gone.
-func Init() int {
+func Main() int {
 	// Every namespace-sensitive call below must come from one thread, and the final execveat too.
 	goruntime.LockOSThread()
 	// If hull dies mid-create, the half-made init goes too (spawn says why this is not done by
@@ -36,21 +37,21 @@ func Init() int {
 		fmt.Fprintln(os.Stderr, "hull init: sync socket:", err)
 		return 1
 	}
-	ch := newChannel(conn)
-	var b bootstrap
-	if err := ch.recv(&b); err != nil {
+	ch := NewChannel(conn)
+	var b Bootstrap
+	if err := ch.Recv(&b); err != nil {
 		fmt.Fprintln(os.Stderr, "hull init: read bootstrap:", err)
 		return 1
 	}
 	in := &initProc{b: b, ch: ch, conn: conn, rec: remoteRecorder{ch: ch, enabled: b.Debug}}
 	err = in.run()
-	_ = ch.send(message{Type: msgError, Error: err.Error()})
+	_ = ch.Send(Message{Type: MsgError, Error: err.Error()})
 	return 1
 }
 
 type initProc struct {
-	b        bootstrap
-	ch       *channel
+	b        Bootstrap
+	ch       *Channel
 	conn     net.Conn
 	rec      remoteRecorder
 	isPlaced bool
@@ -63,13 +64,13 @@ func (in *initProc) placed() error {
 	if in.isPlaced {
 		return nil
 	}
-	var m message
-	if err := in.ch.recv(&m); err != nil {
+	var m Message
+	if err := in.ch.Recv(&m); err != nil {
 		return fmt.Errorf("wait for cgroup placement: %w", err)
 	}
 	switch m.Type {
-	case msgPlaced:
-	case msgError:
+	case MsgPlaced:
+	case MsgError:
 		return errors.New(m.Error)
 	default:
 		return fmt.Errorf("unexpected message %q while waiting for cgroup placement", m.Type)
@@ -93,7 +94,7 @@ func (in *initProc) detach(stays bool) error {
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("clear parent-death signal: %w", err)
 	}
-	if err := in.ch.send(message{Type: msgReady}); err != nil {
+	if err := in.ch.Send(Message{Type: MsgReady}); err != nil {
 		return err
 	}
 	in.rec.enabled = false
@@ -111,7 +112,7 @@ func (in *initProc) run() error {
 	}
 	// Into the container's v1 cgroups, this locked thread alone: everything the container
 	// runs descends from it (see cgroups.ThreadJoiner).
-	if err := cgroups.JoinThread(in.b.CgroupDirs, in.rec); err != nil {
+	if err := v1thread.Join(in.b.CgroupDirs, in.rec); err != nil {
 		return err
 	}
 	root, err := in.rootSetup()
@@ -244,24 +245,25 @@ func (in *initProc) hooksAtCreate() error {
 	}
 	//nolint:staticcheck // Prestart is deprecated but Docker relies on it.
 	if len(h.Prestart)+len(h.CreateRuntime) > 0 {
-		if err := in.ch.send(message{Type: msgHooks}); err != nil {
+		if err := in.ch.Send(Message{Type: MsgHooks}); err != nil {
 			return err
 		}
-		var m message
-		if err := in.ch.recv(&m); err != nil {
+		var m Message
+		if err := in.ch.Recv(&m); err != nil {
 			return fmt.Errorf("wait for hooks: %w", err)
 		}
-		if m.Type != msgHooksDone {
+		if m.Type != MsgHooksDone {
 			return fmt.Errorf("unexpected message %q while waiting for hooks", m.Type)
 		}
 	}
 	// Step 5 of the lifecycle: "created", like prestart and createRuntime (see converse).
-	return runHooks(context.Background(), in.rec, "createContainer", h.CreateContainer, in.state(Created))
+	return RunHooks(context.Background(), in.rec.step, "createContainer", h.CreateContainer, in.state(specs.StateCreated))
 }
 
-func (in *initProc) state(st Status) specs.State {
-	s := (&State{ID: in.b.ID, Bundle: in.b.Bundle, Spec: in.b.Spec, Pid: in.b.Pid}).OCIState(st)
-	return s
+// state is the container's state as hooks read it on stdin (runtime.State.OCIState in the parent).
+func (in *initProc) state(st specs.ContainerState) specs.State {
+	return specs.State{Version: specs.Version, ID: in.b.ID, Status: st, Pid: in.b.Pid, Bundle: in.b.Bundle,
+		Annotations: in.b.Spec.Annotations}
 }
 
 func (in *initProc) setHostname() error {

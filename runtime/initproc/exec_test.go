@@ -1,4 +1,4 @@
-package runtime
+package initproc
 
 import (
 	"os"
@@ -39,7 +39,7 @@ func TestLookPath(t *testing.T) {
 		{"plain", path, filepath.Join(other, "plain")}, // a non-executable match is skipped, as execvp does
 	}
 	for _, c := range ok {
-		got, err := lookPath(c.arg0, []string{"HOME=/", c.env})
+		got, err := LookPath(c.arg0, []string{"HOME=/", c.env})
 		if err != nil || got != c.want {
 			t.Errorf("lookPath(%q, %q) = %q, %v; want %q", c.arg0, c.env, got, err, c.want)
 		}
@@ -55,7 +55,7 @@ func TestLookPath(t *testing.T) {
 		{filepath.Join(bin, "tool", "sub"), path, "not a directory"},
 	}
 	for _, c := range bad {
-		_, err := lookPath(c.arg0, []string{c.env})
+		_, err := LookPath(c.arg0, []string{c.env})
 		if err == nil {
 			t.Errorf("lookPath(%q, %q) succeeded", c.arg0, c.env)
 			continue

@@ -1,4 +1,4 @@
-package runtime
+package initproc
 
 import (
 	"fmt"
@@ -8,7 +8,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rlimitOf maps the spec's names to resources (getrlimit(2)).
+// RlimitResource is the resource (getrlimit(2)) for a spec's rlimit name, and whether there is one.
+func RlimitResource(name string) (int, bool) {
+	res, ok := rlimitOf[name]
+	return res, ok
+}
+
 var rlimitOf = map[string]int{
 	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
 	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,

@@ -1,4 +1,4 @@
-package runtime
+package initproc
 
 import (
 	"bufio"
@@ -18,9 +18,9 @@ import (
 // alike. The Go side decides what to write here, on the host: the init, after pivot_root, may
 // see no /sys of the host at all.
 
-// hostLSM is what the host's kernel offers for process labels. create reads it on the host and
+// HostLSM is what the host's kernel offers for process labels. create reads it on the host and
 // hands it to the init in the bootstrap; exec reads it itself.
-type hostLSM struct {
+type HostLSM struct {
 	// AppArmor is the attr file, under /proc/thread-self, that takes "exec <profile>":
 	// attr/apparmor/exec since Linux 5.8, attr/exec before. Empty: AppArmor is not enabled.
 	AppArmor string `json:"apparmor,omitempty"`
@@ -29,10 +29,10 @@ type hostLSM struct {
 	SELinux  bool   `json:"selinux,omitempty"`
 }
 
-// readHostLSM looks at the running kernel, as runc does: AppArmor is on when its module says
+// ReadHostLSM looks at the running kernel, as runc does: AppArmor is on when its module says
 // "Y"; SELinux when selinuxfs is mounted.
-func readHostLSM() hostLSM {
-	var h hostLSM
+func ReadHostLSM() HostLSM {
+	var h HostLSM
 	if b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled"); err == nil && len(b) > 0 && b[0] == 'Y' {
 		h.AppArmor = "attr/exec"
 		if _, err := os.Stat("/proc/thread-self/attr/apparmor"); err == nil {
@@ -48,32 +48,32 @@ func readHostLSM() hostLSM {
 	return h
 }
 
-// lsmFor reads the host's modules when p asks for a label (most processes do not, and pay
+// LSMFor reads the host's modules when p asks for a label (most processes do not, and pay
 // nothing), and refuses a profile the host has not loaded.
-func lsmFor(p *specs.Process) (hostLSM, error) {
+func LSMFor(p *specs.Process) (HostLSM, error) {
 	if p == nil || p.ApparmorProfile == "" && p.SelinuxLabel == "" {
-		return hostLSM{}, nil
+		return HostLSM{}, nil
 	}
-	h := readHostLSM()
-	return h, h.check(p)
+	h := ReadHostLSM()
+	return h, h.Check(p)
 }
 
 // attrs turns p's labels into the stub's writes where the host has the module. A label the
 // host cannot apply is left out, as crun does (runc and youki fail instead), and returned in
 // skipped, so --explain and --trace say so instead of staying silent.
-func (h hostLSM) attrs(p *specs.Process) (attrs []stub.Attr, skipped []plannedStep) {
+func (h HostLSM) Attrs(p *specs.Process) (attrs []stub.Attr, skipped []PlannedStep) {
 	if v := p.ApparmorProfile; v != "" {
 		if h.AppArmor != "" {
 			attrs = append(attrs, stub.Attr{File: "thread-self/" + h.AppArmor, Value: "exec " + v})
 		} else {
-			skipped = append(skipped, plannedStep{op: "write", args: "exec " + v + " > /proc/thread-self/attr/apparmor/exec (AppArmor is not enabled on this host)", skipped: true})
+			skipped = append(skipped, PlannedStep{Op: "write", Args: "exec " + v + " > /proc/thread-self/attr/apparmor/exec (AppArmor is not enabled on this host)", Skipped: true})
 		}
 	}
 	if v := p.SelinuxLabel; v != "" {
 		if h.SELinux {
 			attrs = append(attrs, stub.Attr{File: "thread-self/attr/exec", Value: v})
 		} else {
-			skipped = append(skipped, plannedStep{op: "write", args: v + " > /proc/thread-self/attr/exec (SELinux is not enabled on this host)", skipped: true})
+			skipped = append(skipped, PlannedStep{Op: "write", Args: v + " > /proc/thread-self/attr/exec (SELinux is not enabled on this host)", Skipped: true})
 		}
 	}
 	return attrs, skipped
@@ -82,7 +82,7 @@ func (h hostLSM) attrs(p *specs.Process) (attrs []stub.Attr, skipped []plannedSt
 // check refuses an AppArmor profile the kernel has not loaded, before anything is made: the
 // stub's write would fail only at start, after create reported success. Names in a policy
 // namespace or stacked (":ns:name", "a//&b") are left to the kernel.
-func (h hostLSM) check(p *specs.Process) error {
+func (h HostLSM) Check(p *specs.Process) error {
 	name := p.ApparmorProfile
 	if h.AppArmor == "" || h.Profiles == "" || name == "" || name == "unconfined" || strings.ContainsAny(name, ":&") || strings.Contains(name, "//") {
 		return nil
@@ -107,21 +107,4 @@ func loaded(sc *bufio.Scanner, name string) bool {
 		}
 	}
 	return false
-}
-
-// execLabels is the process an exec runs with its LSM labels settled: what the process JSON
-// names wins; a label it leaves empty is the container's, as runc does, so an exec'd process is
-// confined like the container's own unless the caller says otherwise.
-func execLabels(p, container *specs.Process) *specs.Process {
-	if container == nil || (p.ApparmorProfile != "" && p.SelinuxLabel != "") {
-		return p
-	}
-	q := *p
-	if q.ApparmorProfile == "" {
-		q.ApparmorProfile = container.ApparmorProfile
-	}
-	if q.SelinuxLabel == "" {
-		q.SelinuxLabel = container.SelinuxLabel
-	}
-	return &q
 }

@@ -1,4 +1,4 @@
-package runtime
+package initproc
 
 import (
 	"bufio"
@@ -14,16 +14,19 @@ import (
 
 // The parent/init messages; doc.go draws the sequence. Each is one JSON line on the socketpair.
 const (
-	msgStep      = "step"      // init → parent: one kernel step, for --debug
-	msgPlaced    = "placed"    // parent → init: you are in your cgroups now
-	msgHooks     = "hooks"     // init → parent: namespaces exist, run prestart and createRuntime now
-	msgHooksDone = "hooksDone" // parent → init: they ran
-	msgReady     = "ready"     // init → parent: about to exec the stub
-	msgError     = "error"     // init → parent: setup failed; Error says why
+	MsgStep      = "step"      // init → parent: one kernel step, for --debug
+	MsgPlaced    = "placed"    // parent → init: you are in your cgroups now
+	MsgHooks     = "hooks"     // init → parent: namespaces exist, run prestart and createRuntime now
+	MsgHooksDone = "hooksDone" // parent → init: they ran
+	MsgReady     = "ready"     // init → parent: about to exec the stub
+	MsgError     = "error"     // init → parent: setup failed; Error says why
 )
 
-// bootstrap is everything the init needs, sent once after the parent placed it in its cgroup.
-type bootstrap struct {
+// SourceStub is the source of the steps the init reports for the stub (runtime.SourceStub).
+const SourceStub = "stub"
+
+// Bootstrap is everything the init needs, sent once after the parent placed it in its cgroup.
+type Bootstrap struct {
 	ID       string      `json:"id"`
 	Bundle   string      `json:"bundle"`
 	Rootfs   string      `json:"rootfs"`
@@ -35,14 +38,15 @@ type bootstrap struct {
 	Console  bool        `json:"console"` // fd 4 is a connected --console-socket
 	InUserNS bool        `json:"inUserNS"`
 	// CgroupDirs are the v1 cgroup directories the init moves its own thread into before
-	// anything else (cgroups.JoinThread); empty when the parent moves it (place).
+	// anything else (v1thread.Join); empty when the parent moves it (place).
 	CgroupDirs []string `json:"cgroupDirs,omitempty"`
 	// LSM is what the host offers for process.apparmorProfile and selinuxLabel, read on the
 	// host: after pivot_root the init may see no /sys.
-	LSM hostLSM `json:"lsm"`
+	LSM HostLSM `json:"lsm"`
 }
 
-type message struct {
+// Message is every other message, either way.
+type Message struct {
 	Type  string        `json:"type"`
 	Op    string        `json:"op,omitempty"`
 	Args  string        `json:"args,omitempty"`
@@ -55,18 +59,20 @@ type message struct {
 	Skipped bool   `json:"skipped,omitempty"`
 }
 
-// channel is one end of the socketpair.
-type channel struct {
+// Channel is one end of the socketpair.
+type Channel struct {
 	mu  sync.Mutex // the parent sends from two goroutines: converse and the cgroup placement
 	enc *json.Encoder
 	dec *json.Decoder
 }
 
-func newChannel(c net.Conn) *channel {
-	return &channel{enc: json.NewEncoder(c), dec: json.NewDecoder(bufio.NewReader(c))}
+// NewChannel wraps one end of the socketpair.
+func NewChannel(c net.Conn) *Channel {
+	return &Channel{enc: json.NewEncoder(c), dec: json.NewDecoder(bufio.NewReader(c))}
 }
 
-func (c *channel) send(v any) error {
+// Send writes one message (Bootstrap or Message) as a JSON line.
+func (c *Channel) Send(v any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.enc.Encode(v); err != nil {
@@ -75,8 +81,8 @@ func (c *channel) send(v any) error {
 	return nil
 }
 
-// recv reads one message; io.EOF means the other side closed (for the parent: the stub replaced the init).
-func (c *channel) recv(v any) error {
+// Recv reads one message; io.EOF means the other side closed (for the parent: the stub replaced the init).
+func (c *Channel) Recv(v any) error {
 	err := c.dec.Decode(v)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return io.EOF
@@ -86,7 +92,7 @@ func (c *channel) recv(v any) error {
 
 // remoteRecorder is the init's Recorder: it forwards each step to the parent's logger.
 type remoteRecorder struct {
-	ch      *channel
+	ch      *Channel
 	enabled bool
 }
 
@@ -94,21 +100,21 @@ func (r remoteRecorder) Step(op, args string, err error, took time.Duration) {
 	if !r.enabled {
 		return
 	}
-	m := message{Type: msgStep, Op: op, Args: args, Took: took}
+	m := Message{Type: MsgStep, Op: op, Args: args, Took: took}
 	if err != nil {
 		m.Error = err.Error()
 	}
-	_ = r.ch.send(m) // narration is best effort; a lost step must not fail the container
+	_ = r.ch.Send(m) // narration is best effort; a lost step must not fail the container
 }
 
 // planned records a step another program takes later: the stub applies credentials, seccomp and
 // execve at start, after the socket is gone, so the init reports what it handed the stub.
-func (r remoteRecorder) planned(source string, steps []plannedStep) {
+func (r remoteRecorder) planned(source string, steps []PlannedStep) {
 	if !r.enabled {
 		return
 	}
 	for _, st := range steps {
-		_ = r.ch.send(message{Type: msgStep, Op: st.op, Args: st.args, Source: source, Planned: !st.skipped, Skipped: st.skipped})
+		_ = r.ch.Send(Message{Type: MsgStep, Op: st.Op, Args: st.Args, Source: source, Planned: !st.Skipped, Skipped: st.Skipped})
 	}
 }
 

@@ -1,4 +1,4 @@
-package runtime
+package initproc
 
 import (
 	"fmt"
@@ -11,46 +11,46 @@ import (
 	"github.com/hullrt/hull/runtime/stub"
 )
 
-// plannedStep is one step the stub will take at start, or, skipped, one it will not take
+// PlannedStep is one step the stub will take at start, or, Skipped, one it will not take
 // although the spec asks for it (a label for an LSM the host does not have).
-type plannedStep struct {
-	op, args string
-	skipped  bool
+type PlannedStep struct {
+	Op, Args string
+	Skipped  bool
 }
 
-// stubSteps lists what the stub does with prog once `start` (or exec) releases it, in the order
+// StubSteps lists what the stub does with prog once `start` (or exec) releases it, in the order
 // of stub.c's transition(): the stub runs after the sync socket is closed and cannot report, so
 // the init (or exec) reports this list (as "planned" steps) and --dry-run prints it. skipped
-// (see hostLSM.attrs) go where the labels would have been written.
-func stubSteps(prog stub.Program, sc *specs.LinuxSeccomp, skipped []plannedStep) []plannedStep {
-	var out []plannedStep
+// (see HostLSM.Attrs) go where the labels would have been written.
+func StubSteps(prog stub.Program, sc *specs.LinuxSeccomp, skipped []PlannedStep) []PlannedStep {
+	var out []PlannedStep
 	filter := ""
 	if len(prog.Seccomp) > 0 {
 		filter = seccompSummary(sc, len(prog.Seccomp))
 	}
 	if filter != "" && !prog.NoNewPrivileges {
-		out = append(out, plannedStep{op: "seccomp", args: filter}) // needs CAP_SYS_ADMIN: before the caps go
+		out = append(out, PlannedStep{Op: "seccomp", Args: filter}) // needs CAP_SYS_ADMIN: before the caps go
 	}
 	if !prog.KeepIdentity {
 		if !prog.SkipSetgroups {
-			out = append(out, plannedStep{op: "setgroups", args: joinIDs(prog.AdditionalGids)})
+			out = append(out, PlannedStep{Op: "setgroups", Args: joinIDs(prog.AdditionalGids)})
 		}
-		out = append(out, plannedStep{op: "setresuid", args: fmt.Sprintf("uid=%d gid=%d", prog.UID, prog.GID)})
+		out = append(out, PlannedStep{Op: "setresuid", Args: fmt.Sprintf("uid=%d gid=%d", prog.UID, prog.GID)})
 	}
 	c := prog.Caps
-	out = append(out, plannedStep{op: "capset", args: fmt.Sprintf("bounding=%s effective=%s permitted=%s inheritable=%s ambient=%s",
+	out = append(out, PlannedStep{Op: "capset", Args: fmt.Sprintf("bounding=%s effective=%s permitted=%s inheritable=%s ambient=%s",
 		capList(c.Bounding), capList(c.Effective), capList(c.Permitted), capList(c.Inheritable), capList(c.Ambient))})
 	for _, a := range prog.Attrs {
-		out = append(out, plannedStep{op: "write", args: a.Value + " > /proc/" + a.File})
+		out = append(out, PlannedStep{Op: "write", Args: a.Value + " > /proc/" + a.File})
 	}
 	out = append(out, skipped...)
 	if prog.NoNewPrivileges {
-		out = append(out, plannedStep{op: "prctl", args: "PR_SET_NO_NEW_PRIVS 1"})
+		out = append(out, PlannedStep{Op: "prctl", Args: "PR_SET_NO_NEW_PRIVS 1"})
 		if filter != "" {
-			out = append(out, plannedStep{op: "seccomp", args: filter})
+			out = append(out, PlannedStep{Op: "seccomp", Args: filter})
 		}
 	}
-	return append(out, plannedStep{op: "execve", args: strings.TrimSpace(prog.Path + " " + strings.Join(prog.Argv[min(1, len(prog.Argv)):], " "))})
+	return append(out, PlannedStep{Op: "execve", Args: strings.TrimSpace(prog.Path + " " + strings.Join(prog.Argv[min(1, len(prog.Argv)):], " "))})
 }
 
 // seccompSummary describes a filter: the spec's default action, how many syscalls its rules

@@ -1,4 +1,4 @@
-package runtime
+package initproc
 
 import (
 	"context"
@@ -37,7 +37,7 @@ func (in *initProc) execProcess(fifo int) error {
 	if p.User.Umask != nil {
 		unix.Umask(int(*p.User.Umask))
 	}
-	path, err := lookPath(p.Args[0], p.Env)
+	path, err := LookPath(p.Args[0], p.Env)
 	if err != nil {
 		return err
 	}
@@ -49,8 +49,8 @@ func (in *initProc) execProcess(fifo int) error {
 		return err
 	}
 	prog.FifoFD = fifo
-	_, skipped := in.b.LSM.attrs(p)
-	in.rec.planned(SourceStub, stubSteps(prog, in.b.Spec.Linux.Seccomp, skipped))
+	_, skipped := in.b.LSM.Attrs(p)
+	in.rec.planned(SourceStub, StubSteps(prog, in.b.Spec.Linux.Seccomp, skipped))
 	in.rec.Step("execveat", fmt.Sprintf("stub (memfd, sealed) → waits on exec fifo, then execve %s %s", path, strings.Join(p.Args[1:], " ")), nil, 0)
 	if prog.TimeNSFD, err = in.newTimeNS(); err != nil {
 		return err
@@ -77,7 +77,7 @@ func (in *initProc) startContainerHooks(prog stub.Program, hooks []specs.Hook) e
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
-	if err := runHooks(context.Background(), in.rec, "startContainer", hooks, in.state(Running)); err != nil {
+	if err := RunHooks(context.Background(), in.rec.step, "startContainer", hooks, in.state(specs.StateRunning)); err != nil {
 		fmt.Fprintln(os.Stderr, "hull:", err)
 		os.Exit(1)
 	}
@@ -92,7 +92,7 @@ func (in *initProc) startContainerHooks(prog stub.Program, hooks []specs.Hook) e
 
 // program builds what the stub needs for the final identity change and execve.
 func (in *initProc) program(p *specs.Process, path string) (stub.Program, error) {
-	prog, err := stubProgram(p, path, in.b.Spec.Linux.Seccomp, in.b.LSM)
+	prog, err := StubProgram(p, path, in.b.Spec.Linux.Seccomp, in.b.LSM)
 	if err != nil {
 		return prog, err
 	}
@@ -105,16 +105,16 @@ func (in *initProc) program(p *specs.Process, path string) (stub.Program, error)
 	return prog, nil
 }
 
-// stubProgram turns an OCI process into the stub's program: identity, capabilities, LSM
+// StubProgram turns an OCI process into the stub's program: identity, capabilities, LSM
 // labels, no_new_privs and the compiled seccomp filter. Used for the container's process and for
 // exec.
-func stubProgram(p *specs.Process, path string, sc *specs.LinuxSeccomp, lsm hostLSM) (stub.Program, error) {
+func StubProgram(p *specs.Process, path string, sc *specs.LinuxSeccomp, lsm HostLSM) (stub.Program, error) {
 	prog := stub.Program{
 		Path: path, Argv: p.Args, Env: p.Env,
 		UID: p.User.UID, GID: p.User.GID, AdditionalGids: p.User.AdditionalGids,
 		NoNewPrivileges: p.NoNewPrivileges,
 	}
-	prog.Attrs, _ = lsm.attrs(p)
+	prog.Attrs, _ = lsm.Attrs(p)
 	c, err := capsFor(p.Capabilities)
 	if err != nil {
 		return prog, err
@@ -146,11 +146,11 @@ func capsFor(c *specs.LinuxCapabilities) (stub.Caps, error) {
 	if err != nil {
 		return stub.Caps{}, err
 	}
-	return capsWithin(c, have)
+	return CapsWithin(c, have)
 }
 
 // capsWithin parses the five sets, keeping only the capabilities in have.
-func capsWithin(c *specs.LinuxCapabilities, have uint64) (stub.Caps, error) {
+func CapsWithin(c *specs.LinuxCapabilities, have uint64) (stub.Caps, error) {
 	if c == nil {
 		return stub.Caps{}, nil
 	}
@@ -186,7 +186,7 @@ func permitted() (uint64, error) {
 // lookPath finds the executable inside the container as execvp(3) would, with the process's
 // PATH. Errors keep runc's wording: Docker and podman map "no such file or directory" and
 // "executable file not found" to exit 127 and "permission denied" to 126.
-func lookPath(arg0 string, env []string) (string, error) {
+func LookPath(arg0 string, env []string) (string, error) {
 	if strings.Contains(arg0, "/") {
 		return arg0, checkExecutable(arg0)
 	}
