@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -49,9 +52,18 @@ func Open(root string, rec Recorder) (*os.File, error) {
 	return open(CacheDir(root), "hull-init-"+sum, embedded, rec)
 }
 
+// installMu makes one goroutine of a process (the daemon starts replicas concurrently) write a
+// missing copy while the others wait and then find it.
+var installMu sync.Mutex
+
 // open opens dir/name, checked to be our data, and (re)writes it when it is missing or
 // not what it should be.
 func open(dir, name string, data []byte, rec Recorder) (*os.File, error) {
+	if f, err := openInstalled(dir, name, int64(len(data))); err == nil {
+		return f, nil // the common case, lock-free
+	}
+	installMu.Lock()
+	defer installMu.Unlock()
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("init cache: %w", err)
 	}
@@ -60,13 +72,8 @@ func open(dir, name string, data []byte, rec Recorder) (*os.File, error) {
 		return nil, fmt.Errorf("init cache: open %s: %w", dir, err)
 	}
 	defer unix.Close(dfd)
-	// Whoever may write in the directory may replace the init that root will run.
-	var st unix.Stat_t
-	if err := unix.Fstat(dfd, &st); err != nil {
-		return nil, fmt.Errorf("init cache: stat %s: %w", dir, err)
-	}
-	if st.Uid != uint32(os.Geteuid()) || st.Mode&0o077 != 0 {
-		return nil, fmt.Errorf("init cache: %s must be owned by uid %d and closed to others (mode %#o)", dir, os.Geteuid(), st.Mode&0o7777)
+	if err := checkDir(dfd, dir); err != nil {
+		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
 		f, err := openChecked(dfd, dir, name, int64(len(data)))
@@ -83,6 +90,33 @@ func open(dir, name string, data []byte, rec Recorder) (*os.File, error) {
 		}
 		removeStale(dfd, name)
 	}
+}
+
+// openInstalled is the fast path: the copy is there and good (openChecked). The directory's
+// checks are open's, on every path that may write.
+func openInstalled(dir, name string, size int64) (*os.File, error) {
+	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dfd)
+	if err := checkDir(dfd, dir); err != nil {
+		return nil, err
+	}
+	return openChecked(dfd, dir, name, size)
+}
+
+// checkDir refuses a cache directory others may write in: they could replace the init that
+// root will run.
+func checkDir(dfd int, dir string) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(dfd, &st); err != nil {
+		return fmt.Errorf("init cache: stat %s: %w", dir, err)
+	}
+	if st.Uid != uint32(os.Geteuid()) || st.Mode&0o077 != 0 {
+		return fmt.Errorf("init cache: %s must be owned by uid %d and closed to others (mode %#o)", dir, os.Geteuid(), st.Mode&0o7777)
+	}
+	return nil
 }
 
 // openChecked opens the cached copy and checks it by fstat: a regular file of ours, mode 0555,
@@ -104,13 +138,21 @@ func openChecked(dfd int, dir, name string, size int64) (*os.File, error) {
 	return os.NewFile(uintptr(fd), filepath.Join(dir, name)), nil
 }
 
+// tmpSeq tells apart the temp files of one process's writers.
+var tmpSeq atomic.Uint64
+
 // write puts data at dir/name by write-temp and rename, so no one ever runs a half-written
-// init; the writer's fd is closed before anyone may execute the file (else ETXTBSY).
+// init. Executing a file that any process holds open for writing fails with ETXTBSY, so the
+// writable fd must be gone before the rename, in every process: it is closed first, and it
+// exists only under syscall.ForkLock (read side), which Go's fork takes for writing, so no child
+// forked meanwhile by another goroutine (the daemon starts replicas concurrently) inherits it
+// for the moment before its exec closes it.
 func write(dfd int, name string, data []byte) error {
-	tmp := name + ".tmp-" + strconv.Itoa(os.Getpid())
-	_ = unix.Unlinkat(dfd, tmp, 0) // left by a process that had our pid and died writing
+	tmp := fmt.Sprintf("%s.tmp-%d-%d", name, os.Getpid(), tmpSeq.Add(1))
+	syscall.ForkLock.RLock()
 	fd, err := unix.Openat(dfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, fileMode)
 	if err != nil {
+		syscall.ForkLock.RUnlock()
 		return err
 	}
 	err = writeAll(fd, data)
@@ -120,6 +162,7 @@ func write(dfd int, name string, data []byte) error {
 	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
+	syscall.ForkLock.RUnlock()
 	if err == nil {
 		err = unix.Renameat(dfd, tmp, dfd, name)
 	}
@@ -141,7 +184,8 @@ func writeAll(fd int, data []byte) error {
 }
 
 // removeStale removes the copies of other hull builds (an upgrade leaves the old one), best
-// effort: an older hull still running finds its copy gone and writes it again.
+// effort: an older hull still running finds its copy gone and writes it again. A temp file is
+// removed once the process that was writing it is gone (killed mid-write).
 func removeStale(dfd int, keep string) {
 	d := os.NewFile(uintptr(dupCloexec(dfd)), "init cache")
 	if d == nil {
@@ -150,10 +194,24 @@ func removeStale(dfd int, keep string) {
 	defer d.Close()
 	names, _ := d.Readdirnames(-1)
 	for _, n := range names {
-		if n != keep && strings.HasPrefix(n, "hull-init-") && !strings.Contains(n, ".tmp-") {
-			_ = unix.Unlinkat(dfd, n, 0)
+		if n == keep || !strings.HasPrefix(n, "hull-init-") {
+			continue
 		}
+		if _, rest, isTmp := strings.Cut(n, ".tmp-"); isTmp && writerAlive(rest) {
+			continue
+		}
+		_ = unix.Unlinkat(dfd, n, 0)
 	}
+}
+
+// writerAlive reads the pid from a temp file's "PID-SEQ" suffix and reports whether that
+// process still runs (or the name cannot be read: then the file is left alone).
+func writerAlive(suffix string) bool {
+	pid, err := strconv.Atoi(strings.SplitN(suffix, "-", 2)[0])
+	if err != nil || pid <= 0 {
+		return true
+	}
+	return unix.Kill(pid, 0) != unix.ESRCH
 }
 
 func dupCloexec(fd int) int {

@@ -1,9 +1,12 @@
 package initbin
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -101,7 +104,13 @@ func TestOpenRemovesStale(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"hull-init-old", "keep.txt"} {
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	deadTmp := fmt.Sprintf("hull-init-new.tmp-%d-1", dead.Process.Pid) // its writer was killed
+	liveTmp := fmt.Sprintf("hull-init-new.tmp-%d-99", os.Getpid())     // another writer, still at it
+	for _, n := range []string{"hull-init-old", "keep.txt", deadTmp, liveTmp} {
 		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o500); err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +125,70 @@ func TestOpenRemovesStale(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, " ") != "hull-init-new keep.txt" {
-		t.Errorf("cache holds %v, want hull-init-new and keep.txt", names)
+	if want := "hull-init-new " + liveTmp + " keep.txt"; strings.Join(names, " ") != want {
+		t.Errorf("cache holds %v, want %s", names, want)
+	}
+}
+
+// TestOpenConcurrentFirstUse: goroutines of one process (the daemon starting replicas) open the
+// missing copy at once and execute it as hull does (execveat of the fd, here /proc/self/fd/3)
+// while the others fork: every exec must work. A writable fd to the copy alive in any process
+// (another goroutine's writer, or a child forked while it was open) makes the exec fail with
+// "text file busy".
+func TestOpenConcurrentFirstUse(t *testing.T) {
+	prog, err := exec.LookPath("true")
+	if err != nil {
+		t.Skip("no true(1) to copy")
+	}
+	data, err := os.ReadFile(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 10 {
+		dir := filepath.Join(t.TempDir(), "@init")
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		stop := make(chan struct{})
+		forker := make(chan struct{})
+		go func() { // forks as fast as it can meanwhile, as the daemon's other work does
+			defer close(forker)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					_ = exec.Command(prog).Run()
+				}
+			}
+		}()
+		for range 8 {
+			wg.Go(func() {
+				f, err := open(dir, "hull-init-abc", data, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer f.Close()
+				cmd := exec.Command("/proc/self/fd/3")
+				cmd.ExtraFiles = []*os.File{f}
+				if err := cmd.Run(); err != nil {
+					errs <- fmt.Errorf("round %d: exec: %w", round, err)
+				}
+			})
+		}
+		wg.Wait()
+		close(stop)
+		<-forker
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if t.Failed() {
+			return
+		}
+		ents, _ := os.ReadDir(dir)
+		if len(ents) != 1 {
+			t.Fatalf("round %d: the cache holds %d files, want the copy only", round, len(ents))
+		}
 	}
 }
