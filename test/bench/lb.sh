@@ -14,6 +14,12 @@
 # dialled, a direct one's to the replica's) is dropped by PAWS and retried only after 1 s —
 # which, with one client address for all cases, made whichever case ran after another stall.
 #
+# The load generators run on the first CPU and the service side (replicas, haproxy) on the
+# others (CLIENT_CPUS, SERVICE_CPUS; no pinning on one CPU): unpinned on a 2-CPU machine, each
+# 1 s wrk run landed in one of two modes (27k or 49k req/s, keepalive, the same tool), by where
+# the scheduler happened to put each wrk thread and the replica it talked to, and the medians of
+# 5 swung from 0.64x to 1.59x direct. Pinned, the ratios repeat within a few hundredths.
+#
 # each with keepalive and with a new connection per request (Connection: close); then the
 # failed requests of a connection-per-request wrk run during which one replica is SIGKILLed
 # (1 s in, 3 s in all): hull takes it out of the balancer when the daemon sees it die.
@@ -38,6 +44,11 @@ REPO=$(cd "$HERE/../.." && pwd)
 HULL=$(realpath "${1:-$REPO/bin/hull}")
 DURATION=${DURATION:-1}
 SLICES=${SLICES:-5}
+NCPU=$(nproc)
+CLIENT_CPUS=${CLIENT_CPUS:-0}
+SERVICE_CPUS=${SERVICE_CPUS:-1-$((NCPU - 1))}
+PIN_CLIENT=() PIN_SERVICE=()
+if ((NCPU > 1)); then PIN_CLIENT=(taskset -c "$CLIENT_CPUS") PIN_SERVICE=(taskset -c "$SERVICE_CPUS"); fi
 [[ -n ${QUICK:-} ]] && SLICES=1
 [[ $(id -u) == 0 ]] || { echo "lb.sh: needs root" >&2; exit 2; }
 for c in wrk haproxy busybox jq; do command -v $c >/dev/null || { echo "lb.sh: needs $c (make deps)" >&2; exit 2; }; done
@@ -49,8 +60,8 @@ PROJECT=lbbench$$
 FLAGS=(--root "$DIR/run" --socket "$DIR/hull.sock" --data-dir "$DIR/data" --network-dir "$DIR/networks" --image-dir "$DIR/images")
 DAEMON= HAPROXY= LOAD=
 h() { "$HULL" "${FLAGS[@]}" "$@"; }
-# from TOOL CMD...: runs CMD in TOOL's client namespace.
-from() { local c=$1; shift; nsenter --net="/run/netns/$NS-$c" "$@"; }
+# from TOOL CMD...: runs CMD in TOOL's client namespace, on the client CPUs.
+from() { local c=$1; shift; nsenter --net="/run/netns/$NS-$c" "${PIN_CLIENT[@]}" "$@"; }
 # Background processes are started with nsenter itself (it execs), not through the from
 # function: `func &` forks a subshell, and $! would be that subshell, not the process to stop.
 cleanup() {
@@ -137,9 +148,17 @@ done
 	echo "  balance roundrobin"
 	i=0; for a in "${ADDRS[@]}"; do echo "  server w$i $a:80"; i=$((i + 1)); done
 } >"$DIR/haproxy.cfg"
-nsenter --net=/run/netns/$NS haproxy -db -f "$DIR/haproxy.cfg" >"$DIR/haproxy.log" 2>&1 &
+nsenter --net=/run/netns/$NS "${PIN_SERVICE[@]}" haproxy -db -f "$DIR/haproxy.cfg" >"$DIR/haproxy.log" 2>&1 &
 HAPROXY=$!
 sleep 0.5
+
+# The replicas (every thread) on the service CPUs; a replica started later (after the kill,
+# in the rolling update) runs anywhere, which those failure counts do not mind.
+if ((NCPU > 1)); then
+	for p in $(h service ps --format json "$PROJECT/web" | grep -o '"pid": [0-9]*' | cut -d: -f2); do
+		taskset -a -p -c "$SERVICE_CPUS" "$p" >/dev/null
+	done
+fi
 
 # direct: wrk's setup() gives each thread one replica's address.
 cat >"$DIR/direct.lua" <<LUA
@@ -188,7 +207,7 @@ done
 
 # A replica SIGKILLed 1 s into a connection-per-request run: wrk's socket errors and non-2xx.
 VICTIM=$(h service ps --format json "$PROJECT/web" | grep -o '"pid": [0-9]*' | head -1 | cut -d: -f2 | tr -d " ")
-nsenter --net="/run/netns/$NS-hull" wrk -t3 -c12 -d3s -H "Connection: close" "http://${HOSTADDR[hull]}:18090/" >"$DIR/kill.out" &
+nsenter --net="/run/netns/$NS-hull" "${PIN_CLIENT[@]}" wrk -t3 -c12 -d3s -H "Connection: close" "http://${HOSTADDR[hull]}:18090/" >"$DIR/kill.out" &
 WRK=$!
 sleep 1
 kill -9 "$VICTIM"
@@ -219,7 +238,7 @@ emit "kill: req/s in the first second" hull req/s "$(k .rps_first_second)"
 # Rolling update under steady connection-per-request load: a new revision (V=2) rolled out
 # slot by slot (start-first, drained); the load stops once the rollout is completed.
 healthy
-nsenter --net="/run/netns/$NS-hull" "$DIR/lbload" -addr "${HOSTADDR[hull]}:18090" -mode close -c 16 -rate 10000 -d 0 >"$DIR/rolling.json" &
+nsenter --net="/run/netns/$NS-hull" "${PIN_CLIENT[@]}" "$DIR/lbload" -addr "${HOSTADDR[hull]}:18090" -mode close -c 16 -rate 10000 -d 0 >"$DIR/rolling.json" &
 LOAD=$!
 sleep 0.5
 t=$(date +%s.%N)
