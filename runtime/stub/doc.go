@@ -126,7 +126,7 @@
 //     and SECCOMP_FILTER_FLAG_NEW_LISTENER (the listener fd would need a way
 //     out): the runtime's init does these or they are not done yet.
 //   - Whether a module is enabled and which attr file it reads: the runtime
-//     decides (runtime/labels.go) and names the file in Program.Attrs.
+//     decides (runtime/initproc/labels.go) and names the file in Program.Attrs.
 //   - Path is executed as given: resolve it against the container's PATH
 //     first.
 //
