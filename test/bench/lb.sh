@@ -4,13 +4,13 @@
 #
 #   hull      wrk → the service port on the host's address (nftables DNAT, round-robin)
 #   direct    wrk → the replicas themselves, wrk's threads dealt round-robin over the replicas
+#   haproxy   wrk → haproxy (Debian) in TCP mode on the host, roundrobin over the same replicas
 #
 # wrk runs 12 threads of one connection each, so both paths have the same shape: 4
 # connections per replica, each from a thread of its own. With 3 threads of 4 connections, a
 # direct thread sent its 4 requests to one replica, which answered them in one wakeup, while
 # through the balancer they went to 3: direct won 15% at keepalive by batching, not by path
 # (0.83-0.87x), and matched hull (0.96-1.01x) once the shapes were equal.
-#   haproxy   wrk → haproxy (Debian) in TCP mode on the host, roundrobin over the same replicas
 #
 # Each client runs in a network namespace of its own, a "remote host" with its own address
 # and a veth link to the daemon's namespace (the host), so every path takes the same hops
