@@ -67,6 +67,16 @@ sed -e "s|\"@ARGS@\"|$args|" -e "s|@CG@|/hullbench/$r/$id|" "$W/config.tmpl" >"$
 EOF
 	chmod +x "$W/next.sh"
 
+	# Each runtime's parent cgroup ($CG_PARENT/RUNTIME) exists before the first run, as a
+	# manager's parent does on a real host (podman's libpod_parent, Docker's /docker): a runtime
+	# that removes the parents it made (hull) would otherwise mkdir and rmdir two extra levels in
+	# every controller on every run, while one that leaves them (runc, crun) pays once.
+	local d
+	for d in /sys/fs/cgroup/*/; do
+		[[ $d == */unified/ || ! -e $d/tasks ]] && continue
+		for r in $RUNTIMES; do mkdir -p "$d${CG_PARENT#/}/$r"; done
+	done
+
 	local avail=() r bin
 	for r in $RUNTIMES; do
 		bin=$(runtime_bin "$r")
@@ -164,6 +174,7 @@ cleanup() {
 		[[ -d $W/state/$r ]] || continue
 		bin=$(runtime_bin "$r")
 		for id in $(ls "$W/state/$r"); do
+			[[ $id == @* ]] && continue # hull's cache of its init (no container id has '@')
 			echo "bench: leftover $r container $id, deleting"
 			"$bin" --root "$W/state/$r" delete --force "$id" >/dev/null 2>&1 || true
 		done
