@@ -1,3 +1,5 @@
+//go:build !hulllean
+
 package main
 
 import (
@@ -212,6 +214,7 @@ func startDaemon(ctx context.Context, e *env) error {
 		args = append(args, "--debug")
 	}
 	cmd := exec.Command("/proc/self/exe", append(args, "daemon")...)
+	cmd.Args[0] = os.Args[0] // "hull daemon" in ps, not "/proc/self/exe daemon"
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
