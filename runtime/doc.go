@@ -36,15 +36,14 @@
 // (ErrNeedsFullHull; cmd/hull/lean.go). `hull --version`, hyperfine -N, 300 runs: lean 2.1 ms
 // of CPU, full 3.5 ms, crun 2.5 ms. hull's packages compile no regexp at init either, and
 // compose-go's JSON-schema library is used from third_party/jsonschema, patched to compile its
-// metaschemas on first use. What is left: the Go runtime's own start-up in both programs, and
-// the first JSON decode of a spec (≈0.9 ms), paid by the parent for config.json and by the init
-// for its bootstrap. It is the decode, not the encode,
-// that costs: encoding/json's field tables build the encoders of every struct type they meet,
-// on decode too, so the first Marshal of a spec after that costs 50-100 µs. Sending
-// config.json's own bytes instead of re-encoding was tried and dropped: its check that the
-// bytes still match the spec cost more than the encode. Built with GOEXPERIMENT=jsonv2 (still
-// an experiment in Go 1.26), encoding/json decoded this project's default spec cold in ≈0.57 ms
-// against ≈0.87 ms (medians of 40 processes).
+// metaschemas on first use. And neither program reads a spec with encoding/json: its first
+// decode builds field tables and encoders for every one of the spec's ≈80 types, ≈0.8 ms of
+// CPU, which the parent paid for config.json and the init again for its bootstrap. Package
+// specjson decodes and encodes with code easyjson generated (≈0.2 ms cold), and hands what
+// it cannot promise to read exactly as encoding/json would to encoding/json (see there); the
+// state file and the bootstrap carry the spec through it. (Built with GOEXPERIMENT=jsonv2,
+// encoding/json itself takes ≈0.55 ms.) What is left is mostly the Go runtime's own start-up
+// in both programs.
 //
 // Getting the init into its cgroups must not cost an RCU grace period: writing a pid to
 // cgroup.procs takes the kernel's global cgroup_threadgroup_rwsem for writing, and a writer that
