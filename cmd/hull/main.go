@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if traceFile != nil {
 		defer traceFile.Close()
 	}
-	env := &env{rt: &runtime.Runtime{Root: g.root, NetworkDir: g.networkDir, Log: logger, Trace: tracer}, stdout: stdout, stderr: stderr, g: g}
+	env := &env{rt: &runtime.Runtime{Root: g.root, NetworkDir: g.networkDir, Log: logger, Trace: tracer, OneShot: true}, stdout: stdout, stderr: stderr, g: g}
 	code, err := cmd.run(ctx, env, rest)
 	if errors.Is(err, runtime.ErrNeedsFullHull) {
 		err = handOff(g) // the lean hull: returns only if the full one could not be run

@@ -28,6 +28,7 @@ import (
 
 // newSupervisor wires the supervisor to this host's real runtime, images, networks and store.
 func newSupervisor(e *env) (*supervisor.Supervisor, io.Closer, error) {
+	e.rt.OneShot = false // a long-lived process: its execs retire threads (runtime.Runtime)
 	images, err := e.images()
 	if err != nil {
 		return nil, nil, err
