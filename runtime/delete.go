@@ -37,6 +37,9 @@ func (r *Runtime) Delete(ctx context.Context, id string, force bool) error {
 		// A state dir without a readable state file is a half-made container: remove it.
 		return os.RemoveAll(r.dir(id))
 	}
+	if err := needsFullHull(s); err != nil {
+		return err // before the kill: the full hull deletes it all
+	}
 	switch st := r.status(s); st {
 	case Stopped:
 	case Created:

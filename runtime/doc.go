@@ -29,17 +29,21 @@
 // 3.2 ms, hull-init 1.2 ms, an empty Go program 0.8 ms. A loop of `hull run` /bin/true (perf
 // stat, 3×50 runs interleaved, the loop's own cost subtracted) went from ≈17.7 to ≈14.4 ms of
 // CPU per container (crun ≈6.1 ms) and from ≈15.4 to ≈13.0 ms of wall time (crun ≈7.9 ms).
-// The parent's own start-up is kept small too: hull's packages compile no regexp at init, and
+// The parent is lean the same way: `make build`'s bin/hull is cmd/hull built with the tag
+// hulllean, which leaves out of this package the hull networks (network.go: nftables, netlink)
+// and the image store (image.go: go-containerregistry), and out of cmd/hull the supervisor. It
+// carries the full hull, and hands it every command that needs those, before changing anything
+// (ErrNeedsFullHull; cmd/hull/lean.go). `hull --version`, hyperfine -N, 300 runs: lean 2.1 ms
+// of CPU, full 3.5 ms, crun 2.5 ms. hull's packages compile no regexp at init either, and
 // compose-go's JSON-schema library is used from third_party/jsonschema, patched to compile its
-// metaschemas on first use. What is left: the parent's package inits (≈2.5 ms, regexps of
-// distribution/reference among them), and the first JSON decode of a spec (≈0.9 ms), paid by the
-// parent for config.json and by the init for its bootstrap. It is the decode, not the encode,
-// that costs: encoding/json's field tables build the encoders of every struct type they meet,
-// on decode too, so the first Marshal of a spec after that costs 50-100 µs. Sending
-// config.json's own bytes instead of re-encoding was tried and dropped: its check that the
-// bytes still match the spec cost more than the encode. Built with GOEXPERIMENT=jsonv2 (still
-// an experiment in Go 1.26), encoding/json decoded this project's default spec cold in ≈0.57 ms
-// against ≈0.87 ms (medians of 40 processes).
+// metaschemas on first use. And neither program reads a spec with encoding/json: its first
+// decode builds field tables and encoders for every one of the spec's ≈80 types, ≈0.8 ms of
+// CPU, which the parent paid for config.json and the init again for its bootstrap. Package
+// specjson decodes and encodes with code easyjson generated (≈0.2 ms cold), and hands what
+// it cannot promise to read exactly as encoding/json would to encoding/json (see there); the
+// state file and the bootstrap carry the spec through it. (Built with GOEXPERIMENT=jsonv2,
+// encoding/json itself takes ≈0.55 ms.) What is left is mostly the Go runtime's own start-up
+// in both programs.
 //
 // Getting the init into its cgroups must not cost an RCU grace period: writing a pid to
 // cgroup.procs takes the kernel's global cgroup_threadgroup_rwsem for writing, and a writer that

@@ -1,17 +1,14 @@
+//go:build !hulllean
+
 package runtime
 
-import (
-	"path/filepath"
-
-	"github.com/hullrt/hull/rootfs/image"
-)
+import "github.com/hullrt/hull/rootfs/image"
 
 // releaseImage frees the root filesystem the image store made for this container (hull run
-// --image). Only a container whose bundle is the store's own directory for it qualifies: the
-// annotation alone, which any config.json can carry, never makes delete touch a store.
+// --image); see imageStoreOf for which containers qualify.
 func (r *Runtime) releaseImage(s *State) error {
-	dir := s.Spec.Annotations[image.AnnotationStore]
-	if dir == "" || !filepath.IsAbs(dir) || s.Bundle != filepath.Join(dir, "containers", s.ID) {
+	dir := imageStoreOf(s)
+	if dir == "" {
 		return nil
 	}
 	st, err := image.Open(dir, r.Log)
@@ -20,3 +17,6 @@ func (r *Runtime) releaseImage(s *State) error {
 	}
 	return r.step("image.release", s.Bundle, func() error { return st.Release(s.ID) })
 }
+
+// needsFullHull is for the lean build (extensions_lean.go): the full build has everything.
+func needsFullHull(*State) error { return nil }

@@ -1,3 +1,5 @@
+//go:build !hulllean
+
 package runtime
 
 import (
@@ -18,24 +20,14 @@ import (
 	"github.com/hullrt/hull/netns"
 )
 
-// NetworkAnnotation names the hull network a container joins. It is hull's own extension: an
-// OCI bundle only names a network namespace, and podman, containerd and Docker, which wire their
-// own networks, never set it, so runc's verbs behave for them exactly as runc's do.
-const NetworkAnnotation = "org.hullrt.network"
-
-// PublishAnnotation lists the ports a container on a hull network publishes on the host, in
-// Docker's short syntax: "8080:80,5353:53/udp" (see netns.ParsePorts). They become a netns
-// service of one endpoint, named by ServiceName, removed with the container.
-const PublishAnnotation = "org.hullrt.publish"
-
-// DefaultNetworkDir is where networks and address leases live unless --network-dir says otherwise.
-const DefaultNetworkDir = "/var/lib/hull/networks"
-
 // The files a container on a hull network gets, generated in its state directory and
 // bind-mounted over the rootfs's (which is never written, and may be read-only).
 var networkFiles = []struct{ name, dst string }{
 	{"hosts", "/etc/hosts"}, {"resolv.conf", "/etc/resolv.conf"}, {"hostname", "/etc/hostname"},
 }
+
+// publishedPorts are a container's published ports, parsed (the lean build has no netns).
+type publishedPorts = []netns.Port
 
 // Networks opens the network store (package netns) in the caller's network namespace.
 func (r *Runtime) Networks() (*netns.Store, error) {
@@ -65,7 +57,7 @@ var serviceNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCom
 // refuses what cannot work: a network without a new network namespace (wiring eth0 into the
 // host's or someone else's namespace is never what was meant), published ports without a
 // network, ports that do not parse.
-func checkNetwork(s *specs.Spec, o CreateOptions) ([]netns.Port, error) {
+func checkNetwork(s *specs.Spec, o CreateOptions) (publishedPorts, error) {
 	if o.Network != "" || o.Publish != "" {
 		if s.Annotations == nil {
 			s.Annotations = map[string]string{}
@@ -155,7 +147,7 @@ func (r *Runtime) writeNetworkFiles(st *State, addr netip.Addr) error {
 // network files and publishes the container's ports. The state is saved first, naming the
 // network: should hull die anywhere in here, `hull delete` (or the next create's Collect)
 // finds the lease and the service and removes them.
-func (r *Runtime) attachNetwork(ctx context.Context, st *State, ports []netns.Port) (undo func(), err error) {
+func (r *Runtime) attachNetwork(ctx context.Context, st *State, ports publishedPorts) (undo func(), err error) {
 	name := st.Spec.Annotations[NetworkAnnotation]
 	if name == "" {
 		return func() {}, nil

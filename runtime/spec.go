@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"github.com/hullrt/hull/namespaces"
 	"github.com/hullrt/hull/runtime/caps"
 	"github.com/hullrt/hull/runtime/initproc"
+	"github.com/hullrt/hull/runtime/specjson"
 )
 
 // loadSpec reads and validates <bundle>/config.json. Unknown fields are accepted, as the spec
@@ -24,7 +24,7 @@ func loadSpec(bundle string) (*specs.Spec, error) {
 		return nil, fmt.Errorf("load bundle: %w", err)
 	}
 	var s specs.Spec
-	if err := json.Unmarshal(b, &s); err != nil {
+	if err := specjson.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", filepath.Join(bundle, "config.json"), err)
 	}
 	if err := validateSpec(&s); err != nil {

@@ -131,3 +131,53 @@ func TestInitNoexecRoot(t *testing.T) {
 		t.Errorf("the init ran %q, want the detached mount of hull-init (\"/\")", got)
 	}
 }
+
+// TestLeanHull: bin/hull is the lean build (cmd/hull/lean.go). runc's verbs on a plain bundle
+// never run the full hull: no copy of it is ever written. hull's own verbs and containers on
+// hull networks are handed to the full hull, which runs from a root-only copy beside the init's
+// and answers with its own errors, leaving nothing behind.
+func TestLeanHull(t *testing.T) {
+	x := newH(t, "sleep", "100")
+	x.writeSpec()
+	fullCopies := func() []string {
+		t.Helper()
+		m, err := filepath.Glob(filepath.Join(initbin.CacheDir(x.root), "hull-full-*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	x.ok("create", "--bundle", x.bundle, "lean")
+	x.ok("start", "lean")
+	x.ok("state", "lean")
+	x.ok("ps", "lean")
+	x.ok("list")
+	x.ok("kill", "lean", "KILL")
+	x.waitStopped("lean")
+	x.ok("delete", "lean")
+	if m := fullCopies(); len(m) != 0 {
+		t.Fatalf("runc's verbs ran the full hull: %v", m)
+	}
+
+	n := newNetHost(t, x)
+	if out := n.ok("network", "ls"); !strings.HasPrefix(out, "NAME") {
+		t.Errorf("network ls printed %q, want the table's header", out)
+	}
+	m := fullCopies()
+	if len(m) != 1 {
+		t.Fatalf("after network ls: copies of the full hull %v, want one", m)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(m[0], &st); err != nil || st.Mode&0o7777 != 0o555 || st.Uid != 0 || st.Nlink != 1 {
+		t.Errorf("%s: mode %#o uid %d links %d (%v), want 0555, root, 1", m[0], st.Mode&0o7777, st.Uid, st.Nlink, err)
+	}
+
+	// Only the full hull knows networks: its error, not the lean one's, and nothing is left.
+	r := n.hull("create", "--bundle", x.bundle, "--network", "nosuch", "netc")
+	if r.code == 0 || !strings.Contains(r.stderr, "network nosuch: not found") {
+		t.Errorf("create on a missing network: exit %d, stderr %q; want the full hull's error", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(x.root, "netc")); !os.IsNotExist(err) {
+		t.Errorf("create on a missing network left its state dir (%v)", err)
+	}
+}

@@ -3,11 +3,13 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -287,4 +289,62 @@ func TestRlimitNofileInherited(t *testing.T) {
 	if got := run("spec"); got != "1000" {
 		t.Fatalf("soft NOFILE with the spec's 1000 = %s", got)
 	}
+}
+
+// TestCreateKilledInitDies: a `hull create` killed while the init is still being set up takes
+// the init with it, however the init was cloned (a CLI create clones it from any thread,
+// runtime.Runtime.OneShot): here hull is SIGKILLed while a createRuntime hook holds it and the
+// init waits for word that the hooks ran. (The init meets EOF on its sync socket first; its
+// parent-death signal covers the moments it is not reading it.)
+func TestCreateKilledInitDies(t *testing.T) {
+	x := newH(t, "true")
+	dir := t.TempDir()
+	x.spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Env: []string{"PATH=/usr/bin:/bin"},
+		Args: []string{"sh", "-c", `sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' > ` + dir + `/init.tmp; echo $$ > ` + dir +
+			`/hook; mv ` + dir + `/init.tmp ` + dir + `/init; exec sleep 100`}}}}
+	x.writeSpec()
+	cmd := x.cmd("create", "--bundle", x.bundle, "killed")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var initPid, hookPid int
+	for deadline := time.Now().Add(10 * time.Second); initPid == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the hook never reported the init's pid")
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "init")); err == nil {
+			initPid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			b, _ = os.ReadFile(filepath.Join(dir, "hook"))
+			hookPid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if hookPid > 0 {
+		syscall.Kill(hookPid, syscall.SIGKILL) // the hook's sleep is this test's to end
+	}
+	defer func() {
+		// What a killed create leaves (its cgroups, its state dir) is the test's to remove, once
+		// the init is reaped: its new parent, not hull, does that.
+		for range 500 {
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", initPid)); err != nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		x.run("delete", "--force", "killed")
+		dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", x.spec.Linux.CgroupsPath))
+		for _, d := range dirs {
+			os.Remove(d)
+		}
+	}()
+	for range 500 {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", initPid))
+		if i := strings.LastIndexByte(string(b), ')'); err != nil || i > 0 && strings.HasPrefix(string(b[i+1:]), " Z") {
+			return // gone, or a zombie its new parent has yet to reap
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	syscall.Kill(initPid, syscall.SIGKILL)
+	t.Fatalf("init %d outlived the hull that was creating it", initPid)
 }

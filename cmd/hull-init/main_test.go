@@ -34,6 +34,7 @@ func TestLeanDependencies(t *testing.T) {
 		"github.com/klauspost/",
 		"go.etcd.io/bbolt",
 		"log/slog",                       // the CLI's logger: the init only forwards steps
+		"net/http",                       // its initialisers (easyjson's root package has it; specjson drops that)
 		"github.com/hullrt/hull/cgroups", // exactly: the leaf with containerd; cgroups/v1thread is fine
 		"github.com/hullrt/hull/netns",
 		"github.com/hullrt/hull/rootfs/image",

@@ -49,15 +49,7 @@ var commands = map[string]command{
 	"resume":   {"thaw a paused container", cmdResume},
 	"update":   {"change a container's cgroup limits", cmdUpdate},
 	"events":   {"a container's usage and OOM events as JSON lines; without ID, the supervisor's events", cmdEvents},
-	"network":  {"manage hull networks: create, ls, inspect, rm (hull's own verb)", cmdNetwork},
-	"image":    {"manage images: pull, import, ls, inspect, tag, rm, prune (hull's own verb)", cmdImage},
-	"pull":     {"short for image pull", cmdImagePull},
-	"images":   {"short for image ls", cmdImageList},
 	"spec":     {"write a safe default config.json", cmdSpec},
-	"daemon":   {"run the supervisor: keeps compose services' replicas running", cmdDaemon},
-	"up":       {"bring up a compose file's services (runs a daemon if none is running)", cmdUp},
-	"down":     {"stop and remove a compose project's replicas", cmdDown},
-	"service":  {"services of the supervisor: ls, ps, logs, inspect, restart, scale, rollback, history", cmdService},
 	"features": {"print the runtime-spec features hull implements", cmdFeatures},
 }
 

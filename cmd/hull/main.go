@@ -10,10 +10,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/hullrt/hull/rootfs/image"
 	"github.com/hullrt/hull/runtime"
 	"github.com/hullrt/hull/runtime/initproc"
-	"github.com/hullrt/hull/supervisor"
 )
 
 // version and commit are set at build time with -ldflags "-X main.version=... -X main.commit=...";
@@ -28,6 +26,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		os.Exit(initproc.Main())
 	}
+	nameSelf()
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -48,8 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&g.root, "root", "/run/hull", "state directory")
 	fs.StringVar(&g.networkDir, "network-dir", runtime.DefaultNetworkDir, "where hull networks and their address leases live")
-	fs.StringVar(&g.imageDir, "image-dir", image.DefaultDir, "the image store: layers, images, containers' roots")
-	fs.StringVar(&g.socket, "socket", supervisor.DefaultSocket, "the supervisor daemon's API socket")
+	fs.StringVar(&g.imageDir, "image-dir", defaultImageDir, "the image store: layers, images, containers' roots")
+	fs.StringVar(&g.socket, "socket", defaultSocket, "the supervisor daemon's API socket")
 	fs.StringVar(&g.dataDir, "data-dir", "/var/lib/hull", "the supervisor's state, replica logs, overlays and volumes")
 	fs.StringVar(&g.log, "log", "", "log file (default: stderr)")
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
@@ -101,8 +100,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if traceFile != nil {
 		defer traceFile.Close()
 	}
-	env := &env{rt: &runtime.Runtime{Root: g.root, NetworkDir: g.networkDir, Log: logger, Trace: tracer}, stdout: stdout, stderr: stderr, g: g}
+	env := &env{rt: &runtime.Runtime{Root: g.root, NetworkDir: g.networkDir, Log: logger, Trace: tracer, OneShot: true}, stdout: stdout, stderr: stderr, g: g}
 	code, err := cmd.run(ctx, env, rest)
+	if errors.Is(err, runtime.ErrNeedsFullHull) {
+		err = handOff(g) // the lean hull: returns only if the full one could not be run
+	}
 	if err != nil {
 		return fail(logger, stderr, err)
 	}

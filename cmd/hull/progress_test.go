@@ -1,3 +1,5 @@
+//go:build !hulllean
+
 package main
 
 import (

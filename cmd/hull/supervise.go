@@ -1,3 +1,5 @@
+//go:build !hulllean
+
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 
 // newSupervisor wires the supervisor to this host's real runtime, images, networks and store.
 func newSupervisor(e *env) (*supervisor.Supervisor, io.Closer, error) {
+	e.rt.OneShot = false // a long-lived process: its execs retire threads (runtime.Runtime)
 	images, err := e.images()
 	if err != nil {
 		return nil, nil, err
@@ -212,6 +215,7 @@ func startDaemon(ctx context.Context, e *env) error {
 		args = append(args, "--debug")
 	}
 	cmd := exec.Command("/proc/self/exe", append(args, "daemon")...)
+	cmd.Args[0] = os.Args[0] // "hull daemon" in ps, not "/proc/self/exe daemon"
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -38,6 +38,11 @@
 // Whoever could change the copy otherwise (root in the host's namespaces, by writing under the
 // state root) could change hull itself.
 //
+// The lean hull (cmd/hull, tag hulllean) carries the full hull the same way and runs it from a
+// copy beside the init's, hull-full-<sha256 prefix>, with OpenCopy; where no copy can be
+// written (not root), from a sealed memfd: that path is rare (hull's own verbs as non-root)
+// and its ≈10 ms do not matter there.
+//
 // # Try it by hand
 //
 //	make build && bin/hull --debug run -b . demo 2>&1 | grep hull-init; ls -l /run/hull/@init

@@ -52,6 +52,13 @@ func Open(root string, rec Recorder) (*os.File, error) {
 	return open(CacheDir(root), "hull-init-"+sum, embedded, rec)
 }
 
+// OpenCopy is Open for another embedded executable: the lean hull carries the full one
+// (cmd/hull, tag hulllean) and runs it from a copy kept the same way, named name (which must
+// end in "-" and a hash of data, as the init's does: older copies of the same prefix go).
+func OpenCopy(root, name string, data []byte, rec Recorder) (*os.File, error) {
+	return open(CacheDir(root), name, data, rec)
+}
+
 // installMu makes one goroutine of a process (the daemon starts replicas concurrently) write a
 // missing copy while the others wait and then find it.
 var installMu sync.Mutex
@@ -83,7 +90,7 @@ func open(dir, name string, data []byte, rec Recorder) (*os.File, error) {
 		t0 := time.Now()
 		err = write(dfd, name, data)
 		if rec != nil {
-			rec.Step("write", fmt.Sprintf("%s/%s (the embedded hull-init, %d bytes, mode 0555)", dir, name, len(data)), err, time.Since(t0))
+			rec.Step("write", fmt.Sprintf("%s/%s (embedded in hull, %d bytes, mode 0555)", dir, name, len(data)), err, time.Since(t0))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("init cache: write %s/%s: %w", dir, name, err)
@@ -133,7 +140,7 @@ func openChecked(dfd int, dir, name string, size int64) (*os.File, error) {
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != uint32(os.Geteuid()) || st.Mode&0o7777 != fileMode || st.Nlink != 1 || st.Size != size {
 		unix.Close(fd)
-		return nil, fmt.Errorf("%s/%s is not hull's init (mode %#o, uid %d, %d links, %d bytes)", dir, name, st.Mode, st.Uid, st.Nlink, st.Size)
+		return nil, fmt.Errorf("%s/%s is not hull's copy (mode %#o, uid %d, %d links, %d bytes)", dir, name, st.Mode, st.Uid, st.Nlink, st.Size)
 	}
 	return os.NewFile(uintptr(fd), filepath.Join(dir, name)), nil
 }
@@ -183,9 +190,10 @@ func writeAll(fd int, data []byte) error {
 	return nil
 }
 
-// removeStale removes the copies of other hull builds (an upgrade leaves the old one), best
-// effort: an older hull still running finds its copy gone and writes it again. A temp file is
-// removed once the process that was writing it is gone (killed mid-write).
+// removeStale removes the copies of other hull builds (an upgrade leaves the old one) of the
+// program keep is a copy of, best effort: an older hull still running finds its copy gone and
+// writes it again. A temp file is removed once the process that was writing it is gone (killed
+// mid-write).
 func removeStale(dfd int, keep string) {
 	d := os.NewFile(uintptr(dupCloexec(dfd)), "init cache")
 	if d == nil {
@@ -193,8 +201,9 @@ func removeStale(dfd int, keep string) {
 	}
 	defer d.Close()
 	names, _ := d.Readdirnames(-1)
+	prefix := keep[:strings.LastIndex(keep, "-")+1] // "hull-init-": only copies of the same program
 	for _, n := range names {
-		if n == keep || !strings.HasPrefix(n, "hull-init-") {
+		if n == keep || !strings.HasPrefix(n, prefix) {
 			continue
 		}
 		if _, rest, isTmp := strings.Cut(n, ".tmp-"); isTmp && writerAlive(rest) {
