@@ -73,7 +73,9 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, 
 		}
 	}
 	cmd := &exec.Cmd{
-		Path: "/proc/self/exe", Args: []string{"hull", "init"}, Env: []string{},
+		// One P: the init's work is one locked thread's, and a second P has the Go runtime
+		// start threads at start-up for nothing (2.27 -> 2.02 ms of CPU per start, 400 starts).
+		Path: "/proc/self/exe", Args: []string{"hull", "init"}, Env: []string{"GOMAXPROCS=1"},
 		Stdin: stdio[0], Stdout: stdio[1], Stderr: stdio[2], ExtraFiles: extra,
 		SysProcAttr: &syscall.SysProcAttr{
 			// cgroup: unshared by the init once it is in its cgroup; time: by the init too (newTimeNS).

@@ -333,8 +333,9 @@ func TestCreateKilledInitDies(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		x.run("delete", "--force", "killed")
+		// v1 (and hybrid): one directory per hierarchy; pure v2: the one under the root.
 		dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", x.spec.Linux.CgroupsPath))
-		for _, d := range dirs {
+		for _, d := range append(dirs, filepath.Join("/sys/fs/cgroup", x.spec.Linux.CgroupsPath)) {
 			os.Remove(d)
 		}
 	}()
