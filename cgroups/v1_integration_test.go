@@ -3,6 +3,7 @@
 package cgroups
 
 import (
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -53,6 +54,45 @@ func TestIntegrationCpusetInheritV1(t *testing.T) {
 	t.Cleanup(func() { _ = m.Delete() })
 	root := lay.v1["cpuset"]
 	for _, d := range []string{root + parent, root + parent + "/cs"} {
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			if got, want := readCg(t, d, f), readCg(t, root, f); got != want {
+				t.Errorf("%s/%s = %q, want the root's %q", d, f, got, want)
+			}
+		}
+	}
+	pr := startHeld(t, "exec sleep 1000")
+	if err := m.Apply(pr.cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Kill(unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = pr.wait(t, 5*time.Second)
+}
+
+// An existing level someone made and left empty (the kernel would refuse its tasks) is filled
+// from its parent before the levels New makes under it: inheritCpuset's walk, not its
+// shortcut, which reads only the level above the ones it made.
+func TestIntegrationCpusetEmptyParentV1(t *testing.T) {
+	lay := host(t)
+	root, ok := lay.v1["cpuset"]
+	if !ok {
+		t.Skip("no v1 cpuset hierarchy on this host")
+	}
+	parent := testParent(t, lay)
+	if err := os.Mkdir(root+parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Remove(root + parent) }) // not New's to remove
+	if got := readCg(t, root+parent, "cpuset.cpus"); got != "" {
+		t.Skipf("a new cpuset cgroup starts with cpus %q here (cgroup.clone_children?)", got)
+	}
+	m, err := New(parent+"/mid/cs", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Delete() })
+	for _, d := range []string{root + parent, root + parent + "/mid", root + parent + "/mid/cs"} {
 		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
 			if got, want := readCg(t, d, f), readCg(t, root, f); got != want {
 				t.Errorf("%s/%s = %q, want the root's %q", d, f, got, want)

@@ -232,7 +232,7 @@ func cgroupPath(id string, s *specs.Spec) string {
 // and mounts. The init waits for "placed" before anything that needs it (rootfs.BeforeCgroup).
 func (r *Runtime) converse(ctx context.Context, sp *spawned, b initproc.Bootstrap, st *State, cg cgroups.Manager) (err error) {
 	ch := initproc.NewChannel(sp.conn)
-	if err := ch.Send(b); err != nil {
+	if err := ch.SendBootstrap(b); err != nil {
 		return r.initFailure(sp, err)
 	}
 	placed := make(chan error, 1)

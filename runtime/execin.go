@@ -133,7 +133,7 @@ func (r *Runtime) Exec(ctx context.Context, o ExecOptions) (int, error) {
 	defer close(done)
 	if !o.KeepSignals {
 		sigs := make(chan os.Signal, 16)
-		signal.Notify(sigs)
+		signal.Notify(sigs, forwarded...)
 		defer signal.Stop(sigs)
 		go r.forward(sigs, c.pidfd, done)
 	}

@@ -6,20 +6,17 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Run creates and starts a container. Detached, it returns once the process runs; otherwise it
 // forwards signals to the container, waits for the process, deletes the container and returns
 // the exit code as a shell would report it (128+signal for a killed process).
 //
-// In the foreground it leaves every signal caught when it returns (they go to a channel no one
-// reads): it is the last thing a hull process does, and signal.Stop would cost as much as
-// signal.Notify (see notifyAll).
+// In the foreground it leaves the forwarded signals caught when it returns (they go to a channel
+// no one reads): it is the last thing a hull process does, and signal.Stop would cost as much as
+// signal.Notify (see forward.go).
 func (r *Runtime) Run(ctx context.Context, o CreateOptions, detach bool) (int, error) {
 	var sigs chan os.Signal
 	var notified <-chan struct{}
@@ -27,7 +24,7 @@ func (r *Runtime) Run(ctx context.Context, o CreateOptions, detach bool) (int, e
 		// Catch signals before the process starts, so none meant for it is lost; set up while
 		// the container is made.
 		sigs = make(chan os.Signal, 16)
-		notified = notifyAll(sigs)
+		notified = notifyForwarded(sigs)
 		defer func() { <-notified }() // the goroutine is ours to wait for, on every path
 	}
 	var consoleEnd *os.File
@@ -82,18 +79,6 @@ func (r *Runtime) Run(ctx context.Context, o CreateOptions, detach bool) (int, e
 	return code, nil
 }
 
-// notifyAll is signal.Notify(c) for every signal, in a goroutine; the returned channel closes
-// when it is done. Go enables each signal with a round trip to its signal-mask thread, ≈65 in
-// all, 1-2 ms here: this overlaps them with the container's setup.
-func notifyAll(c chan os.Signal) <-chan struct{} {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		signal.Notify(c)
-	}()
-	return done
-}
-
 // startCreated starts the container create just made, from the state in memory: it is
 // "created", and no one else can have started it, since its state file was written by us
 // a moment ago and start takes the lock.
@@ -124,22 +109,6 @@ func (r *Runtime) deleteExited(ctx context.Context, c *creation) error {
 		return nil
 	}
 	return r.destroy(ctx, c.state, c.cg)
-}
-
-// forward relays the signals hull receives to the container's init, until done.
-func (r *Runtime) forward(sigs chan os.Signal, pidfd int, done chan struct{}) {
-	for {
-		select {
-		case <-done:
-			return
-		case s := <-sigs:
-			sig := s.(syscall.Signal)
-			if sig == unix.SIGCHLD || sig == unix.SIGURG || sig == unix.SIGPIPE || sig == unix.SIGWINCH {
-				continue // ours: child bookkeeping, Go's preemption, a closed pipe, terminal resizes
-			}
-			_ = unix.PidfdSendSignal(pidfd, sig, nil, 0)
-		}
-	}
 }
 
 func exitCode(ps *os.ProcessState, err error) int {

@@ -3,6 +3,7 @@
 package test
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -199,5 +200,72 @@ func TestProcessKilledBySignal(t *testing.T) {
 	done <- nil // for the cleanup
 	if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGKILL) {
 		t.Errorf("hull run exited %d, want 137", code)
+	}
+}
+
+// TestRunForwardsSignals: `hull run` in the foreground relays the signals it catches to the
+// container's process, and a real-time signal, which it does not forward (runtime/forward.go),
+// neither kills it nor reaches the container.
+func TestRunForwardsSignals(t *testing.T) {
+	x := newH(t, "sh", "-c", `trap 'echo got USR1' USR1; trap 'echo got RT' 37; trap 'echo got TERM; exit 7' TERM
+echo ready; while :; do sleep 0.05; done`)
+	x.writeSpec()
+	cmd := x.cmd("run", "--bundle", x.bundle, "fwd")
+	out, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd.Stdout = w
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+		x.run("delete", "--force", "fwd") // after a failure: hull was killed, not the container
+	})
+	lines := make(chan string, 8)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	expect := func(want string) {
+		t.Helper()
+		select {
+		case l, ok := <-lines:
+			if !ok || l != want {
+				t.Fatalf("container printed %q (open %v), want %q", l, ok, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("container did not print %q", want)
+		}
+	}
+	expect("ready")
+	for _, s := range []syscall.Signal{37, syscall.SIGUSR1} { // 37: SIGRTMIN+3
+		if err := cmd.Process.Signal(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect("got USR1") // not "got RT": that one was dropped, and hull still runs
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	expect("got TERM")
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("hull run did not return after the container exited")
+	}
+	done <- nil // for the cleanup
+	if code := cmd.ProcessState.ExitCode(); code != 7 {
+		t.Errorf("hull run exited %d, want the container's 7", code)
 	}
 }

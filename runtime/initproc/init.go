@@ -39,7 +39,7 @@ func Main() int {
 	}
 	ch := NewChannel(conn)
 	var b Bootstrap
-	if err := ch.Recv(&b); err != nil {
+	if err := ch.RecvBootstrap(&b); err != nil {
 		fmt.Fprintln(os.Stderr, "hull init: read bootstrap:", err)
 		return 1
 	}
