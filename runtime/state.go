@@ -54,7 +54,7 @@ type State struct {
 	Created       time.Time   `json:"created"`
 	CgroupPath    string      `json:"cgroupPath"`
 	CgroupCreated []string    `json:"cgroupCreated"`     // only these are removed on delete
-	Spec          *specs.Spec `json:"spec"`              // the config as it was at create: later edits have no effect
+	Spec          *specs.Spec `json:"-"`                 // the config as it was at create (later edits have no effect); stateFile writes it
 	Network       string      `json:"network,omitempty"` // the hull network it is attached to
 	Address       string      `json:"address,omitempty"` // its address there
 	Service       string      `json:"service,omitempty"` // the netns service of its published ports

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/mailru/easyjson/jlexer"
+	"github.com/mailru/easyjson/jwriter"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -45,19 +47,17 @@ func (r *Runtime) dir(id string) string       { return filepath.Join(r.Root, id)
 func (r *Runtime) stateFile(id string) string { return filepath.Join(r.Root, id, "state.json") }
 func (r *Runtime) fifo(id string) string      { return filepath.Join(r.Root, id, "exec.fifo") }
 
-// stateFile is State as written: the spec by package specjson, which needs no reflection
-// tables (encoding/json's for the spec's types cost a fresh process ≈0.7 ms), the rest by
-// encoding/json, whose tables for State alone are cheap.
-type stateFile struct {
-	*State
-	Spec json.RawMessage `json:"spec"` // shadows State.Spec
-}
-
 // load reads a container's state file.
 func (r *Runtime) load(id string) (*State, error) {
-	f := stateFile{State: &State{}}
-	if err := r.decodeState(id, &f); err != nil {
+	b, err := r.readState(id)
+	if err != nil {
 		return nil, err
+	}
+	f := stateFile{State: &State{}}
+	l := jlexer.Lexer{Data: b}
+	f.UnmarshalEasyJSON(&l)
+	if err := l.Error(); err != nil {
+		return nil, fmt.Errorf("parse state of %s: %w", id, err)
 	}
 	if len(f.Spec) > 0 && string(f.Spec) != "null" {
 		f.State.Spec = new(specs.Spec)
@@ -68,16 +68,25 @@ func (r *Runtime) load(id string) (*State, error) {
 	return f.State, nil
 }
 
-func (r *Runtime) decodeState(id string, v any) error {
+// readState reads a container's state file as it is.
+func (r *Runtime) readState(id string) ([]byte, error) {
 	if err := checkID(id); err != nil {
-		return err
+		return nil, err
 	}
 	b, err := os.ReadFile(r.stateFile(id))
 	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("container %q %w", id, ErrNotExist)
+		return nil, fmt.Errorf("container %q %w", id, ErrNotExist)
 	}
 	if err != nil {
-		return fmt.Errorf("read state of %s: %w", id, err)
+		return nil, fmt.Errorf("read state of %s: %w", id, err)
+	}
+	return b, nil
+}
+
+func (r *Runtime) decodeState(id string, v any) error {
+	b, err := r.readState(id)
+	if err != nil {
+		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("parse state of %s: %w", id, err)
@@ -133,7 +142,9 @@ func (r *Runtime) save(s *State) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	b, err := json.Marshal(stateFile{State: s, Spec: spec})
+	var w jwriter.Writer
+	stateFile{State: s, Spec: spec}.MarshalEasyJSON(&w)
+	b, err := w.BuildBytes()
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
