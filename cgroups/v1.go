@@ -196,47 +196,42 @@ func (m *v1Manager) Frozen() (bool, error) {
 	return m.cg.State() == cgroup1.Frozen, nil
 }
 
-// Procs reads cgroup.procs in one hierarchy, recursively; every hierarchy holds the same
-// processes unless someone moved one by hand.
+// Procs reads cgroup.procs in one hierarchy, recursively (procsUnder); every hierarchy holds
+// the same processes unless someone moved one by hand.
 func (m *v1Manager) Procs() ([]int, error) {
 	if m.cg == nil {
 		return nil, m.gone()
 	}
-	var names []cgroup1.Name
-	for _, s := range m.cg.Subsystems() {
-		names = append(names, s.Name())
-	}
-	if len(names) == 0 {
-		return nil, m.gone()
-	}
-	name := names[0]
-	for _, pref := range []cgroup1.Name{cgroup1.Pids, cgroup1.Freezer, cgroup1.Memory} {
-		if slices.Contains(names, pref) {
-			name = pref
-			break
+	for _, name := range append([]string{"pids", "freezer", "memory"}, v1Names...) {
+		if d := m.dirOf(name); d != "" && exists(d) {
+			pids, err := procsUnder(d)
+			if err != nil {
+				return nil, fmt.Errorf("procs of %s: %w", m.path, err)
+			}
+			return pids, nil
 		}
 	}
-	ps, err := m.cg.Processes(name, true)
-	if err != nil {
-		return nil, fmt.Errorf("procs of %s: %w", m.path, err)
-	}
-	pids := make([]int, 0, len(ps))
-	for _, p := range ps {
-		pids = append(pids, p.Pid)
-	}
-	slices.Sort(pids)
-	return slices.Compact(pids), nil
+	return nil, m.gone()
 }
 
 // Kill uses cgroup.kill (Linux 5.14) of the hybrid cgroup2 directory for SIGKILL when there
-// is one: the kernel then kills every member atomically, forks included. Otherwise it
-// freezes, signals each pid, and thaws, as runc does, so nothing forks in between.
+// is one: the kernel then kills every member atomically, forks included, and what it could not
+// reach (a process moved by hand into a v1 hierarchy alone is no member of the cgroup2 side)
+// is killed by pid. Otherwise it freezes, signals each pid, and thaws, as runc does, so
+// nothing forks in between.
 func (m *v1Manager) Kill(sig unix.Signal) error {
 	if m.cg == nil {
 		return m.gone()
 	}
 	if sig == unix.SIGKILL && m.unifiedDir != "" && exists(m.unifiedDir+"/cgroup.kill") {
-		return m.write(m.unifiedDir, "cgroup.kill", "1")
+		if err := m.write(m.unifiedDir, "cgroup.kill", "1"); err != nil {
+			return err
+		}
+		procs, _ := m.Procs() // the killed ones may still be listed: a second SIGKILL is harmless
+		for _, pid := range procs {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+		return nil
 	}
 	_, hasFreezer := m.lay.v1["freezer"]
 	return m.signalAll(sig, hasFreezer, m)
