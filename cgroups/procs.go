@@ -3,7 +3,11 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	cgv1stats "github.com/containerd/cgroups/v3/cgroup1/stats"
@@ -22,6 +26,45 @@ func (b *base) writeProcs(dir string, pid int) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return err
+}
+
+// procsUnder lists the processes in cgroup dir and in every cgroup below it, sorted, from
+// their cgroup.procs files. It finds the cgroups below by the type in their directory entries
+// (getdents), without a stat of every file of every cgroup as the library's walk does: that
+// cost each `hull run` ≈0.2 ms, when its delete made sure the cgroup was empty.
+func procsUnder(dir string) ([]int, error) {
+	var pids []int
+	var walk func(d string, top bool) error
+	walk = func(d string, top bool) error {
+		b, err := os.ReadFile(d + "/cgroup.procs")
+		if err == nil {
+			var ents []os.DirEntry
+			if ents, err = os.ReadDir(d); err == nil {
+				for _, f := range strings.Fields(string(b)) {
+					if pid, err := strconv.Atoi(f); err == nil {
+						pids = append(pids, pid)
+					}
+				}
+				for _, e := range ents {
+					if e.IsDir() {
+						if err := walk(d+"/"+e.Name(), false); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			}
+		}
+		if !top && errors.Is(err, fs.ErrNotExist) {
+			return nil // removed while we looked
+		}
+		return err
+	}
+	if err := walk(dir, true); err != nil {
+		return nil, err
+	}
+	slices.Sort(pids)
+	return slices.Compact(pids), nil
 }
 
 func (b *base) gone() error {

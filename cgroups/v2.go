@@ -171,16 +171,11 @@ func (m *v2Manager) Frozen() (bool, error) {
 }
 
 func (m *v2Manager) Procs() ([]int, error) {
-	ps, err := m.cg.Procs(true)
+	pids, err := procsUnder(m.dir)
 	if err != nil {
 		return nil, fmt.Errorf("procs of %s: %w", m.path, err)
 	}
-	pids := make([]int, 0, len(ps))
-	for _, p := range ps {
-		pids = append(pids, int(p))
-	}
-	slices.Sort(pids)
-	return slices.Compact(pids), nil
+	return pids, nil
 }
 
 // Kill writes cgroup.kill for SIGKILL (Linux 5.14): the kernel kills every member of the

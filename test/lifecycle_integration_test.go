@@ -124,6 +124,56 @@ func TestDeleteCreatedAndForce(t *testing.T) {
 	t.Logf("delete --force of a running container took %v", time.Since(t0))
 }
 
+// TestDeleteKillsStrangerInCgroup: a process moved into a container's cgroup by hand is not in
+// its pid namespace, so the kernel does not end it with the init; delete kills it and removes
+// the cgroup all the same. (On a hybrid host, moved into a v1 hierarchy alone, it is out of
+// reach of the cgroup2 side's cgroup.kill: cgroups' v1 Kill kills it by pid.)
+func TestDeleteKillsStrangerInCgroup(t *testing.T) {
+	x := newH(t, "sleep", "1000")
+	x.writeSpec()
+	x.ok("create", "--bundle", x.bundle, "host")
+	x.ok("start", "host")
+	dirs := cgroupDirs(x.spec.Linux.CgroupsPath)
+	if len(dirs) == 0 {
+		t.Fatal("the container has no cgroup")
+	}
+	stranger := exec.Command("sleep", "1000")
+	if err := stranger.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- stranger.Wait() }()
+	t.Cleanup(func() {
+		_ = stranger.Process.Kill()
+		<-done
+	})
+	// One hierarchy is enough to keep the cgroup busy (pids on v1: every hull cgroup has it).
+	dir := dirs[0]
+	for _, d := range dirs {
+		if strings.Contains(d, "/pids/") {
+			dir = d
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(stranger.Process.Pid)), 0); err != nil {
+		t.Fatal(err)
+	}
+	x.ok("kill", "host", "KILL")
+	x.waitStopped("host")
+	x.ok("delete", "host")
+	select {
+	case err := <-done:
+		done <- err // for the cleanup
+		if ws, ok := stranger.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+			t.Errorf("the stranger ended with %v, want killed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("delete left the stranger in the container's cgroup running")
+	}
+	if left := cgroupDirs(x.spec.Linux.CgroupsPath); len(left) > 0 {
+		t.Errorf("cgroups left: %v", left)
+	}
+}
+
 func TestDuplicateID(t *testing.T) {
 	x := newH(t, "sleep", "1000")
 	x.writeSpec()

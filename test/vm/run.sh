@@ -252,9 +252,13 @@ if [ -z "$status" ]; then
 	exit 1
 fi
 if [ "$status" != 0 ]; then
-	echo "vmtest: FAILED; failing tests and the end of the log:" >&2
-	grep -aE -- '^\s*--- FAIL' "$work/clean.log" >&2 || true
-	tail -n 120 "$work/clean.log" >&2
+	echo "vmtest: FAILED; each failing test's output, then the end of the log:" >&2
+	# From a failing test's "=== RUN" to its "--- FAIL": what it logged, its t.Fatal included.
+	awk '/^--- FAIL: / {print $3}' "$work/clean.log" | sort -u | while read -r name; do
+		awk -v n="$name" '$0 == "=== RUN   " n {on = 1} on {print "  | " $0} on && index($0, "--- FAIL: " n " (") == 1 {on = 0}' \
+			"$work/clean.log" | tail -n 150 >&2
+	done
+	tail -n 60 "$work/clean.log" >&2
 	exit 1
 fi
 echo "vmtest: PASS"
