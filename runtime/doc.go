@@ -42,8 +42,17 @@
 // specjson decodes and encodes with code easyjson generated (≈0.2 ms cold), and hands what
 // it cannot promise to read exactly as encoding/json would to encoding/json (see there); the
 // state file and the bootstrap carry the spec through it. (Built with GOEXPERIMENT=jsonv2,
-// encoding/json itself takes ≈0.55 ms.) What is left is mostly the Go runtime's own start-up
-// in both programs.
+// encoding/json itself takes ≈0.55 ms.) The state file and the parent/init messages have
+// generated codecs too (statefile.go, initproc/protocol.go): encoding/json's tables for them
+// alone cost the two programs ≈0.6 ms. Two more costs of a Go parent were found with perf's
+// sched_switch events (≈230 thread switches per `hull run`): Go enables each caught signal
+// with a round trip to a thread of its own, so `hull run` catches the standard signals only
+// (forward.go), and a cgroup's member list is read from cgroup.procs, not by the library's
+// stat of every file (cgroups.procsUnder). What is left is mostly the Go runtime's own
+// start-up in both programs: the CPUID instructions it runs trap to this VM's hypervisor
+// (≈0.2 ms), it reads /proc/self/mountinfo for its cgroup CPU limit (≈0.1 ms, even with
+// GOMAXPROCS set), its sysmon thread wakes every 20 µs while the program is busy, and the
+// first touch of each page of its heap and stacks faults (perf: ≈1.5 ms of the parent's).
 //
 // Getting the init into its cgroups must not cost an RCU grace period: writing a pid to
 // cgroup.procs takes the kernel's global cgroup_threadgroup_rwsem for writing, and a writer that
