@@ -14,10 +14,11 @@ import (
 // SIGCHLD, SIGURG and SIGWINCH, which are hull's own (child bookkeeping, the Go runtime's
 // preemption, a terminal's resize, which tty.go handles), and the 30 real-time signals. runc
 // forwards those too; hull does not, because Go enables a caught signal with a round trip to a
-// thread of its own (runtime.sigenable: two thread switches each way, ≈20 µs here), and catching
-// every signal took 51 of them: this list takes 18, which saves 0.65 ms of the ≈11.6 ms of CPU a
-// `hull run` of /bin/true spends (400 interleaved runs each). A real-time signal sent to hull is dropped; `hull kill ID RTMIN+3` (what
-// Docker and podman use to stop a container, through `kill`) is not affected.
+// thread of its own (runtime.sigenable: two thread switches each way, ≈20 µs here), and
+// catching every signal took 51 of them: this list takes 18, which saves 0.65 ms of the
+// ≈11.6 ms of CPU a `hull run` of /bin/true spends (400 interleaved runs each). A real-time
+// signal sent to `hull run` is dropped; `hull kill ID RTMIN+3`, which is how Docker, podman
+// and containerd signal a container, is not affected.
 var forwarded = []os.Signal{
 	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGILL, unix.SIGTRAP, unix.SIGABRT, unix.SIGBUS,
 	unix.SIGFPE, unix.SIGUSR1, unix.SIGSEGV, unix.SIGUSR2, unix.SIGPIPE, unix.SIGALRM, unix.SIGTERM,
