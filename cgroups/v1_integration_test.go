@@ -53,21 +53,7 @@ func TestIntegrationCpusetInheritV1(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = m.Delete() })
 	root := lay.v1["cpuset"]
-	for _, d := range []string{root + parent, root + parent + "/cs"} {
-		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-			if got, want := readCg(t, d, f), readCg(t, root, f); got != want {
-				t.Errorf("%s/%s = %q, want the root's %q", d, f, got, want)
-			}
-		}
-	}
-	pr := startHeld(t, "exec sleep 1000")
-	if err := m.Apply(pr.cmd.Process.Pid); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Kill(unix.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = pr.wait(t, 5*time.Second)
+	checkCpusetsJoinable(t, m, root, root+parent, root+parent+"/cs")
 }
 
 // An existing level someone made and left empty (the kernel would refuse its tasks) is filled
@@ -92,7 +78,14 @@ func TestIntegrationCpusetEmptyParentV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Delete() })
-	for _, d := range []string{root + parent, root + parent + "/mid", root + parent + "/mid/cs"} {
+	checkCpusetsJoinable(t, m, root, root+parent, root+parent+"/mid", root+parent+"/mid/cs")
+}
+
+// checkCpusetsJoinable checks that each of dirs has the cpuset root's cpus and mems, and that
+// a process can join m (the kernel refuses one into an empty cpuset) and be killed there.
+func checkCpusetsJoinable(t *testing.T, m Manager, root string, dirs ...string) {
+	t.Helper()
+	for _, d := range dirs {
 		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
 			if got, want := readCg(t, d, f), readCg(t, root, f); got != want {
 				t.Errorf("%s/%s = %q, want the root's %q", d, f, got, want)
