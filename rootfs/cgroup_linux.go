@@ -20,10 +20,18 @@ func mountCgroup(s sys, r *root, m MountStep) error {
 			return mountCgroupV2Bind(s, r, m)
 		}
 		v2 := m
-		v2.Type, v2.Cgroup = "cgroup2", false
+		v2.Type, v2.Cgroup, v2.ProcDir = "cgroup2", false, ""
 		return mountFS(s, r, v2)
 	}
 	return mountCgroupV1(s, r, m)
+}
+
+// procDir is where the container process's cgroup and mountinfo files are (MountStep.ProcDir).
+func procDir(m MountStep) string {
+	if m.ProcDir == "" {
+		return "/proc/thread-self"
+	}
+	return m.ProcDir
 }
 
 // mountCgroupV2Bind binds /sys/fs/cgroup/<our cgroup> at m.Destination. A fresh cgroup2 mount
@@ -32,7 +40,7 @@ func mountCgroup(s sys, r *root, m MountStep) error {
 // apply_cgroup_root_flags): mounting without nsdelegate or memory_recursiveprot would turn
 // them off for the whole host, under systemd's feet.
 func mountCgroupV2Bind(s sys, r *root, m MountStep) error {
-	procCgroup, err := os.ReadFile("/proc/self/cgroup")
+	procCgroup, err := os.ReadFile(procDir(m) + "/cgroup")
 	if err != nil {
 		return err
 	}
@@ -49,25 +57,25 @@ func mountCgroupV2Bind(s sys, r *root, m MountStep) error {
 }
 
 // v2Dir is the directory of our cgroup v2 cgroup under mountpoint, from the "0::/path" line
-// of /proc/self/cgroup (cgroups(7)).
+// of a /proc/<pid>/cgroup file (cgroups(7)).
 func v2Dir(mountpoint, procCgroup string) (string, error) {
 	for _, line := range strings.Split(procCgroup, "\n") {
 		if p, ok := strings.CutPrefix(line, "0::"); ok && strings.HasPrefix(p, "/") {
 			return filepath.Join(mountpoint, filepath.Clean(p)), nil
 		}
 	}
-	return "", fmt.Errorf("no cgroup v2 line in /proc/self/cgroup: %q", procCgroup)
+	return "", fmt.Errorf("no cgroup v2 line in the cgroup file: %q", procCgroup)
 }
 
 // mountCgroupV1 mounts a tmpfs, then under it each v1 hierarchy: bound from the host's
 // directory of our own cgroup (so the container cannot see or touch its siblings), or,
 // in a cgroup namespace, mounted fresh, which shows the same subtree.
 func mountCgroupV1(s sys, r *root, m MountStep) error {
-	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
+	mountinfo, err := os.ReadFile(procDir(m) + "/mountinfo")
 	if err != nil {
 		return err
 	}
-	procCgroup, err := os.ReadFile("/proc/self/cgroup")
+	procCgroup, err := os.ReadFile(procDir(m) + "/cgroup")
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ type v1Hierarchy struct {
 	mountpoint string   // e.g. /sys/fs/cgroup/cpu,cpuacct
 	root       string   // the cgroup at that mount's root, usually "/"
 	subsystems []string // e.g. cpu, cpuacct; or name=systemd
-	path       string   // this process's cgroup, from /proc/self/cgroup
+	path       string   // the container process's cgroup, from /proc/<pid>/cgroup
 }
 
 // dir is the host directory of this process's own cgroup in the hierarchy.
@@ -26,9 +26,9 @@ func (h v1Hierarchy) dir() (string, error) {
 }
 
 // v1Hierarchies pairs the cgroup v1 mounts in a mountinfo file (proc(5)) with the lines of
-// /proc/self/cgroup (cgroups(7): "hierarchy-ID:controller-list:cgroup-path").
+// a /proc/<pid>/cgroup file (cgroups(7): "hierarchy-ID:controller-list:cgroup-path").
 func v1Hierarchies(mountinfo, procCgroup string) ([]v1Hierarchy, error) {
-	paths := map[string]string{} // controller list, as in /proc/self/cgroup -> path
+	paths := map[string]string{} // controller list, as in the cgroup file -> path
 	for _, line := range strings.Split(procCgroup, "\n") {
 		parts := strings.SplitN(line, ":", 3)
 		if len(parts) != 3 || parts[1] == "" {
@@ -61,7 +61,7 @@ func v1Hierarchies(mountinfo, procCgroup string) ([]v1Hierarchy, error) {
 			}
 		}
 		if h.subsystems == nil {
-			return nil, fmt.Errorf("cgroup mount %s: no line in /proc/self/cgroup for %s", h.mountpoint, fields[sep+3])
+			return nil, fmt.Errorf("cgroup mount %s: no line in the process's cgroup file for %s", h.mountpoint, fields[sep+3])
 		}
 		out = append(out, h)
 	}

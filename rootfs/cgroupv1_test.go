@@ -45,7 +45,7 @@ func TestV1Hierarchies(t *testing.T) {
 }
 
 func TestV1HierarchiesErrors(t *testing.T) {
-	if _, err := v1Hierarchies(hybridMountinfo, "0::/\n"); err == nil || !strings.Contains(err.Error(), "no line in /proc/self/cgroup") {
+	if _, err := v1Hierarchies(hybridMountinfo, "0::/\n"); err == nil || !strings.Contains(err.Error(), "no line in the process's cgroup file") {
 		t.Errorf("err = %v, want a missing-line error", err)
 	}
 	h := v1Hierarchy{mountpoint: "/sys/fs/cgroup/pids", root: "/a", path: "/b"}

@@ -31,6 +31,13 @@ type Options struct {
 	CgroupNS bool
 	// BundleDir anchors bind sources given as relative paths; empty rejects them.
 	BundleDir string
+	// Pid, if not 0, is the container's process when the caller is not (a thread of hull that
+	// joined its namespaces): cgroup mounts then show the cgroups /proc/<pid>/cgroup names, as
+	// the mount table of /proc/<pid>/mountinfo has them. 0 reads the calling thread's.
+	Pid int
+	// ProcPidNS, if set, is passed to every procfs mount as its pidns= option (Linux 6.18): the
+	// pid namespace the new /proc shows, when the caller is not a member of it.
+	ProcPidNS string
 	// BeforeCgroup, if set, runs once before the first cgroup mount (or at the end of Mount
 	// when there is none): the runtime finishes moving the init into its cgroups meanwhile,
 	// and a cgroup mount shows the cgroup the init is in.
@@ -49,9 +56,10 @@ type MountStep struct {
 	Propagation []uintptr // one extra mount(2) call each
 	AttrSet     uint64    // recursive MOUNT_ATTR_* for mount_setattr(2)
 	AttrClr     uint64
-	CopyUp      bool // tmpcopyup: the new tmpfs starts with a copy of the directory it covers
-	Cgroup      bool // type "cgroup": v1 or v2 is decided when applied, by looking at the host
-	CgroupNS    bool // for Cgroup: the init has its own cgroup namespace
+	CopyUp      bool   // tmpcopyup: the new tmpfs starts with a copy of the directory it covers
+	Cgroup      bool   // type "cgroup": v1 or v2 is decided when applied, by looking at the host
+	CgroupNS    bool   // for Cgroup: the init has its own cgroup namespace
+	ProcDir     string // for Cgroup: /proc/<pid> of the container's process; "": /proc/thread-self
 }
 
 // Device is a node to create with mknod(2), or to bind from the host in a user namespace.
@@ -122,6 +130,12 @@ func NewPlan(spec *specs.Spec, rootfs string, opts Options) (*Plan, error) {
 			return nil, fmt.Errorf("mounts[%d] %s: %w", i, m.Destination, err)
 		}
 		step.CgroupNS = step.Cgroup && opts.CgroupNS
+		if step.Cgroup && opts.Pid != 0 {
+			step.ProcDir = "/proc/" + strconv.Itoa(opts.Pid)
+		}
+		if step.Type == "proc" && !step.Bind && opts.ProcPidNS != "" {
+			step.Data = strings.TrimPrefix(step.Data+",pidns="+opts.ProcPidNS, ",")
+		}
 		p.Mounts = append(p.Mounts, step)
 	}
 	if err := p.planDevices(lx.Devices, opts.InUserNS); err != nil {

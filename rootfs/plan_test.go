@@ -49,6 +49,36 @@ func TestNewPlanMounts(t *testing.T) {
 	}
 }
 
+// A plan for a caller outside the container's pid namespace (a thread of hull): procfs mounts
+// name the container's pid namespace, and cgroup mounts read the container process's files.
+func TestNewPlanForAnotherProcess(t *testing.T) {
+	spec := specWith("1.2.0",
+		specs.Mount{Destination: "/proc", Type: "proc", Source: "proc"},
+		specs.Mount{Destination: "/proc2", Type: "proc", Source: "proc", Options: []string{"hidepid=2"}},
+		specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup"},
+		specs.Mount{Destination: "/bound", Type: "proc", Source: "/proc", Options: []string{"rbind"}},
+	)
+	p, err := NewPlan(spec, "/r", Options{Pid: 4242, ProcPidNS: "/proc/4242/ns/pid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{p.Mounts[0].Data, p.Mounts[1].Data, p.Mounts[2].ProcDir, p.Mounts[3].Data}
+	want := []string{"pidns=/proc/4242/ns/pid", "hidepid=2,pidns=/proc/4242/ns/pid", "/proc/4242", ""}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("data and proc dirs = %q, want %q", got, want)
+	}
+	if d := procDir(p.Mounts[2]); d != "/proc/4242" {
+		t.Errorf("procDir = %q", d)
+	}
+	own, err := NewPlan(spec, "/r", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := procDir(own.Mounts[2]); d != "/proc/thread-self" || own.Mounts[0].Data != "" {
+		t.Errorf("own plan: procDir %q, proc data %q; want /proc/thread-self and none", d, own.Mounts[0].Data)
+	}
+}
+
 func TestNewPlanRejects(t *testing.T) {
 	tests := []struct {
 		name, want string

@@ -121,7 +121,8 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	// made while the init starts (≈1.3 ms of mkdirs and writes against ≈2 ms of Go start-up):
 	// the init needs it only once the bootstrap, which names it, arrives. Elsewhere the init is
 	// born in it (CLONE_INTO_CGROUP), so it comes first.
-	early := cgroups.Mode() == "v1" && selfJoins(spec.Linux)
+	direct := directOK(spec, o, directKernel)
+	early := !direct && cgroups.Mode() == "v1" && selfJoins(spec.Linux)
 	if !early {
 		if err := newCgroup(); err != nil {
 			return nil, err
@@ -133,6 +134,20 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 		}
 	})
 	undo = append(undo, func() { _ = r.unmountProcShared(spec, rootfs) }) // only without a mount namespace
+	if direct {
+		sp, err := r.spawnDirect(spec, rootfs, o, cg, r.fifo(o.ID), lsm)
+		if sp != nil {
+			undo = append(undo, sp.kill)
+		}
+		if err != nil {
+			return nil, err
+		}
+		st.Pid = sp.pid
+		if err := r.created(ctx, st, sp, ports, o.PidFile, false, &undo); err != nil {
+			return nil, err
+		}
+		return &creation{state: st, release: sp.release, sp: sp, cg: cg}, nil
+	}
 	sp, err := r.spawn(ctx, spec, o, cg)
 	if err != nil {
 		return nil, err
@@ -154,56 +169,72 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	b := initproc.Bootstrap{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Pid: sp.pid, Spec: spec, NoPivot: o.NoPivot,
 		Debug: r.narrating(ctx), Fifo: r.fifo(o.ID), Console: o.ConsoleSocket != "" || o.console != nil,
 		InUserNS: namespaces.Has(spec.Linux.Namespaces, specs.UserNamespace), CgroupDirs: sp.joinDirs, LSM: lsm}
-	recordStart := func() error {
-		start, _, err := procStart(sp.pid)
-		if err != nil {
-			return fmt.Errorf("container init exited during create: %w", err)
-		}
-		st.PidStart = start
-		return nil
-	}
 	saved := false
-	saveCreated := func() error {
-		mustMove(Creating, Created)
-		saved = true
-		return r.save(st)
-	}
 	// Without a network to attach, the state is complete once the init says "ready" (set up,
 	// about to exec the stub): it is written while that exec runs (≈0.25 ms of wall time per
 	// container), not after. A failure from here on still removes it with the state dir.
 	var onReady func() error
 	if spec.Annotations[NetworkAnnotation] == "" {
 		onReady = func() error {
-			if err := recordStart(); err != nil {
-				return err
-			}
-			return saveCreated()
+			saved = true
+			return r.saveCreated(st, sp)
 		}
 	}
 	if err := r.converse(ctx, sp, b, st, cg, onReady); err != nil {
 		return nil, err
 	}
-	if !saved {
-		if err := recordStart(); err != nil {
-			return nil, err
-		}
-		// The stub is waiting now: the user's process cannot have run, so eth0 is there before
-		// it. (attachNetwork saves the state as it goes, for a crash to leave it collectable.)
-		detach, err := r.attachNetwork(ctx, st, ports)
-		if err != nil {
-			return nil, err
-		}
-		undo = append(undo, detach)
-		if err := saveCreated(); err != nil {
-			return nil, err
-		}
-	}
-	if o.PidFile != "" {
-		if err := writePidFile(o.PidFile, sp.pid); err != nil {
-			return nil, err
-		}
+	if err := r.created(ctx, st, sp, ports, o.PidFile, saved, &undo); err != nil {
+		return nil, err
 	}
 	return &creation{state: st, release: sp.release, sp: sp, cg: cg}, nil
+}
+
+// created completes a container whose process waits for start: its network, its state file
+// (unless saved already) and the pid file.
+func (r *Runtime) created(ctx context.Context, st *State, sp *spawned, ports publishedPorts, pidFile string, saved bool, undo *[]func()) error {
+	if !saved {
+		// The stub is waiting now: the user's process cannot have run, so eth0 is there before
+		// it. (attachNetwork saves the state as it goes, for a crash to leave it collectable.)
+		if err := r.recordStart(st, sp); err != nil {
+			return err
+		}
+		detach, err := r.attachNetwork(ctx, st, ports)
+		if err != nil {
+			return err
+		}
+		*undo = append(*undo, detach)
+		if err := r.saveCreated(st, sp); err != nil {
+			return err
+		}
+	}
+	if pidFile != "" {
+		if err := writePidFile(pidFile, sp.pid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordStart notes the container process's start time, which tells it from a later process
+// with the same pid.
+func (r *Runtime) recordStart(st *State, sp *spawned) error {
+	start, _, err := procStart(sp.pid)
+	if err != nil {
+		return fmt.Errorf("container init exited during create: %w", err)
+	}
+	st.PidStart = start
+	return nil
+}
+
+// saveCreated writes the state of a container now "created".
+func (r *Runtime) saveCreated(st *State, sp *spawned) error {
+	if st.PidStart == 0 {
+		if err := r.recordStart(st, sp); err != nil {
+			return err
+		}
+	}
+	mustMove(Creating, Created)
+	return r.save(st)
 }
 
 // makeFifo creates the exec fifo that separates "created" from "running". Its owner is the

@@ -65,6 +65,8 @@ var lessons = []lesson{
 		shell: nil},
 	{op: "open_tree", why: "a detached read-only bind mount of the init's binary: the init runs from it, so a process that reaches the init cannot open that binary for writing (CVE-2019-5736)",
 		shell: nil},
+	{op: "clone", match: "stub await", why: "the container's first process is the C stub from the start: it joins its cgroups itself, then waits while hull, from a thread in its namespaces, builds its root (no Go init to start)",
+		shell: cloneShell},
 	{op: "clone", match: "into the namespaces of pid", why: "exec: a new process is born inside a running container's namespaces (setns before clone), so it sees what the container sees",
 		shell: cloneIntoShell},
 	{op: "clone", why: "clone(2) with CLONE_NEW* flags makes the new namespaces and the container's first process in one call: it is born isolated",
@@ -76,13 +78,15 @@ var lessons = []lesson{
 	{op: "unshare", match: "CLONE_FS", why: "setns into a mount namespace is refused to a thread that shares its root and cwd with others",
 		shell: nil},
 	{op: "unshare", why: "unshare(2) puts the calling process into new namespaces", shell: func(a string) string { return "unshare " + a }},
+	{op: "setns", match: "pidfd of", why: "one hull thread enters all of the new container's namespaces at once through its pidfd, to mount its root from there; the pid namespace stays: only children enter it",
+		shell: pidfdSetnsShell},
 	{op: "setns", why: "linux.namespaces gave a path: the container joins that existing namespace instead of making one",
 		shell: setnsShell},
 
 	// cgroups.
 	{op: "cgroup.mkdir", why: "mkdir on a cgroup filesystem creates a cgroup: the kernel fills the directory with its control files",
 		shell: prefix("mkdir")},
-	{op: "cgroup.write", match: "tasks=0 ", why: "writing 0 to a v1 tasks file moves only the writing thread (the init's own), and the kernel does that without the global lock a cgroup.procs write takes, which may wait out an RCU grace period",
+	{op: "cgroup.write", match: "tasks=0 ", why: "writing 0 to a v1 tasks file moves only the writing thread (the init's locked one, or the stub), and the kernel does that without the global lock a cgroup.procs write takes, which may wait out an RCU grace period",
 		shell: cgroupWriteShell},
 	{op: "cgroup.write", match: "cgroup.procs=", why: "writing a pid to cgroup.procs moves that process (all its threads) into the cgroup; its children are born there",
 		shell: cgroupWriteShell},
@@ -198,6 +202,8 @@ var lessons = []lesson{
 		shell: nil},
 	{op: "open", why: "the exec fifo is held by an O_PATH fd before pivot_root hides the host: the stub waits on it for start",
 		shell: nil},
+	{op: "sendmsg", match: "program (memfd", why: "the waiting stub gets what it will execute, sealed, and its working directory as an fd opened inside the new root (SCM_RIGHTS)",
+		shell: nil},
 	{op: "sendmsg", why: "the terminal's master end is passed to the caller's --console-socket (SCM_RIGHTS)",
 		shell: nil},
 	{op: "ioctl", why: "the pty becomes the controlling terminal of the new session",
@@ -312,6 +318,23 @@ func setnsShell(args string) string {
 		return ""
 	}
 	return fmt.Sprintf("nsenter --%s=%s", opt, path)
+}
+
+// pidfdSetnsShell: "pidfd of 42 CLONE_NEWNS|CLONE_NEWUTS" → "nsenter -t 42 --mount --uts".
+func pidfdSetnsShell(args string) string {
+	f := strings.Fields(strings.TrimPrefix(args, "pidfd of "))
+	if len(f) != 2 {
+		return ""
+	}
+	opts := map[string]string{"CLONE_NEWNS": "--mount", "CLONE_NEWUTS": "--uts", "CLONE_NEWIPC": "--ipc",
+		"CLONE_NEWNET": "--net", "CLONE_NEWCGROUP": "--cgroup"}
+	cmd := "nsenter -t " + f[0]
+	for _, flag := range strings.Split(f[1], "|") {
+		if o := opts[flag]; o != "" {
+			cmd += " " + o
+		}
+	}
+	return cmd
 }
 
 // cgroupWriteShell: "memory.max=64M in /sys/fs/cgroup/hull/x" → "echo 64M > /sys/fs/cgroup/hull/x/memory.max".

@@ -39,10 +39,14 @@ func (x *explainer) Trace(e TraceEvent) {
 		who = e.Source
 	}
 	result := e.Result
-	switch e.Result {
-	case "ok":
+	if e.Source == SourceStub && e.Result != resultPlanned && e.Result != resultSkipped {
+		who = "stub" // a step it took already, waiting (the direct way: it reports no times)
+	}
+	switch {
+	case e.Result == "ok" && who == "stub":
+	case e.Result == "ok":
 		result = "ok, " + (time.Duration(e.TookUS) * time.Microsecond).String()
-	case "error":
+	case e.Result == "error":
 		result = "FAILED: " + e.Error
 	}
 	fmt.Fprintf(&b, "%3d %-8s %s  [%s; %s]\n", x.seq, e.Op, e.Args, who, result)

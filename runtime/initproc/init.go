@@ -266,15 +266,17 @@ func (in *initProc) state(st specs.ContainerState) specs.State {
 		Annotations: in.b.Spec.Annotations}
 }
 
-func (in *initProc) setHostname() error {
-	s := in.b.Spec
+func (in *initProc) setHostname() error { return SetHostname(in.b.Spec, in.rec.step) }
+
+// SetHostname sets the spec's hostname and domainname in the caller's uts namespace.
+func SetHostname(s *specs.Spec, step func(op, args string, fn func() error) error) error {
 	if s.Hostname != "" {
-		if err := in.rec.step("sethostname", s.Hostname, func() error { return unix.Sethostname([]byte(s.Hostname)) }); err != nil {
+		if err := step("sethostname", s.Hostname, func() error { return unix.Sethostname([]byte(s.Hostname)) }); err != nil {
 			return fmt.Errorf("set hostname: %w", err)
 		}
 	}
 	if s.Domainname != "" {
-		if err := in.rec.step("setdomainname", s.Domainname, func() error { return unix.Setdomainname([]byte(s.Domainname)) }); err != nil {
+		if err := step("setdomainname", s.Domainname, func() error { return unix.Setdomainname([]byte(s.Domainname)) }); err != nil {
 			return fmt.Errorf("set domainname: %w", err)
 		}
 	}
@@ -298,12 +300,18 @@ func (in *initProc) openFifo() (int, error) {
 // sysctls writes linux.sysctl under the container's own /proc/sys, after pivot_root and before
 // readonlyPaths may make /proc/sys read-only.
 func (in *initProc) sysctls() error {
-	for k, v := range in.b.Spec.Linux.Sysctl {
+	return WriteSysctls("/proc", in.b.Spec.Linux.Sysctl, in.rec.step)
+}
+
+// WriteSysctls writes each sysctl under proc/sys (proc: the container's procfs, as the caller
+// sees it). Network, IPC and UTS keys act on the caller's namespaces of those kinds.
+func WriteSysctls(proc string, sysctl map[string]string, step func(op, args string, fn func() error) error) error {
+	for k, v := range sysctl {
 		if strings.Contains(k, "..") || strings.ContainsAny(k, "\x00") {
 			return fmt.Errorf("invalid sysctl %q", k)
 		}
-		path := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
-		if err := in.rec.step("write", fmt.Sprintf("%s > %s", v, path), func() error {
+		path := proc + "/sys/" + strings.ReplaceAll(k, ".", "/")
+		if err := step("write", fmt.Sprintf("%s > %s", v, path), func() error {
 			return os.WriteFile(path, []byte(v), 0)
 		}); err != nil {
 			return fmt.Errorf("sysctl %s: %w", k, err)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# build.sh regenerates stub.bin from csrc/stub.c (which includes csrc/lsm.c and csrc/enter.c), byte for byte the same each time
+# build.sh regenerates stub.bin from csrc/stub.c (which includes csrc/lsm.c, csrc/enter.c and csrc/await.c), byte for byte the same each time
 # for a given compiler: no build id, no .comment, no symbols, fixed flags.
 # It also writes stub.stamp, which records the inputs so build_test.go can tell
 # a stale stub.bin even where the compiler differs.
@@ -27,6 +27,7 @@ if [ $# -eq 0 ]; then
 		echo "csrc/stub.c $(sha256sum <csrc/stub.c | cut -d' ' -f1)"
 		echo "csrc/enter.c $(sha256sum <csrc/enter.c | cut -d' ' -f1)"
 		echo "csrc/lsm.c $(sha256sum <csrc/lsm.c | cut -d' ' -f1)"
+		echo "csrc/await.c $(sha256sum <csrc/await.c | cut -d' ' -f1)"
 		echo "build.sh $(sha256sum <build.sh | cut -d' ' -f1)"
 		echo "stub.bin $(sha256sum <stub.bin | cut -d' ' -f1)"
 		echo "cc $("$CC" --version | head -n1)"

@@ -17,7 +17,7 @@ import (
 // compiler is installed the stub is rebuilt and compared byte for byte.
 func TestStubBinIsFresh(t *testing.T) {
 	stamp := readStamp(t)
-	for _, f := range []string{"csrc/stub.c", "csrc/lsm.c", "csrc/enter.c", "build.sh"} {
+	for _, f := range []string{"csrc/stub.c", "csrc/lsm.c", "csrc/enter.c", "csrc/await.c", "build.sh"} {
 		if got := sha256File(t, f); got != stamp[f] {
 			t.Errorf("%s changed since stub.bin was built (sha256 %s, stamp %s): run sh build.sh", f, got, stamp[f])
 		}

@@ -93,6 +93,21 @@
 // line (ReceiveEntered reads either). fds 0-4 are the init's; from
 // EnterFirstFD up they are the stub's and closed at the init's execve.
 //
+// A third, await mode ("hull-stub await <sync-fd> <cgroupns> <tasks-fd>...",
+// see AwaitArgv, csrc/await.c), makes the stub the container's first process
+// from the clone on, when hull sets the container up from a thread of its own
+// (runtime's "direct way"): it marks every fd above stdio close-on-exec
+// (close_range, CLOSE_RANGE_CLOEXEC), sets a parent-death signal, writes "0"
+// to each cgroup v1 tasks fd (moving itself, without the kernel's global
+// lock), unshares a cgroup namespace if asked, and says "p" on the sync
+// socket. Then it blocks in recvmsg until hull, having built its root, sends
+// the program: four bytes of umask and, with SCM_RIGHTS, the program's memfd
+// and an fd of the working directory (SendProgram). It sets the umask,
+// fchdir()s, clears the parent-death signal (the thread that cloned it is about
+// to end), closes the socket, whose EOF tells hull the container is created,
+// and goes on as above. Until then its fd 2 is the sync socket, so hull reads
+// any failure as the stub's error line.
+//
 // A failure in the stub prints one line, "hull: <step>: <reason>", to fd 2
 // and exits 127, or 126 when execve reports EACCES or ENOEXEC, the exit codes
 // a shell uses for "not found" and "not executable".
@@ -105,7 +120,7 @@
 //
 // # Building the stub
 //
-// csrc/stub.c (which includes lsm.c, the labels, and enter.c, the "enter" mode: one
+// csrc/stub.c (which includes lsm.c, the labels, enter.c and await.c, the two other modes: one
 // translation unit) is built by build.sh (or make, or go generate) with gcc,
 // -nostdlib and its own _start and raw syscalls, into stub.bin, which is
 // committed and embedded. The build is byte-for-byte reproducible; stub.stamp
@@ -122,9 +137,10 @@
 //   - Closing inherited fds: every fd the caller has without O_CLOEXEC
 //     reaches the container; the runtime must mark them (runc's
 //     CloseExecFrom) except the ones it means to pass.
-//   - Parent-death signal (reset by setresuid), rlimits, cwd, oom_score_adj,
-//     and SECCOMP_FILTER_FLAG_NEW_LISTENER (the listener fd would need a way
-//     out): the runtime's init does these or they are not done yet.
+//   - Rlimits, oom_score_adj (the runtime sets them on the stub's pid), a
+//     parent-death signal after the program is released (setresuid resets it),
+//     cwd and umask outside await mode (the init's own, inherited), and
+//     SECCOMP_FILTER_FLAG_NEW_LISTENER (the listener fd would need a way out).
 //   - Whether a module is enabled and which attr file it reads: the runtime
 //     decides (runtime/initproc/labels.go) and names the file in Program.Attrs.
 //   - Path is executed as given: resolve it against the container's PATH

@@ -8,9 +8,11 @@
 // Every failure writes "hull: <step>: <reason>" to fd 2 and exits 127 (126 when
 // execve says the file is not executable), like a shell would.
 //
-// Two entry points, chosen by argv (see ../doc.go):
+// Three entry points, chosen by argv (see ../doc.go):
 //   hull-stub <program-fd> [<ns-fd>...]                  join, wait, transition, execve
 //   hull-stub enter <clone-flags> <exe-fd> [<ns-fd>...]  join, clone, execveat hull init
+//   hull-stub await <sync-fd> <cgroupns> [<tasks-fd>...]
+//                                                        join cgroups, receive the program, go on as the first
 // Both exist because only a single-threaded process may setns(2) into a user
 // or time namespace, and a Go program never is one.
 
@@ -400,6 +402,7 @@ static void transition(const struct prog *pr)
 }
 
 #include "enter.c"
+#include "await.c"
 
 __attribute__((noreturn, used)) void stub_main(long *sp)
 {
@@ -410,11 +413,16 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
 	if (argc < 2)
 		die("usage", 0, 0, "hull-stub <program-fd> [<ns-fd>...]", 127);
 
-	long fd = (long)num(argv[1], "program fd is not a number");
-	// Join the namespaces a multi-threaded process cannot (hull exec: the
-	// container's user and time namespaces; the init: its new time namespace,
-	// which kernels before 6.x do not switch to at execve).
-	join((int)argc - 2, argv + 2);
+	long fd;
+	if (streq(argv[1], "await")) {
+		fd = await((int)argc, argv);
+	} else {
+		fd = (long)num(argv[1], "program fd is not a number");
+		// Join the namespaces a multi-threaded process cannot (hull exec: the
+		// container's user and time namespaces; the init: its new time namespace,
+		// which kernels before 6.x do not switch to at execve).
+		join((int)argc - 2, argv + 2);
+	}
 
 	long size = check(sys(SYS_lseek, fd, 0, SEEK_END), "program size");
 	if (size < HEADER_SIZE)

@@ -1,0 +1,130 @@
+package stub
+
+import (
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// awaitStub starts the stub in await mode with args after "await", fd 3 the child end of a
+// socketpair and extra as fds 4, 5, ..., and returns our end.
+func awaitStub(t *testing.T, stdout io.Writer, extra []*os.File, args ...string) (*exec.Cmd, *net.UnixConn) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "stub")
+	if err := os.WriteFile(bin, stubBin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync")
+	defer theirs.Close()
+	c, err := net.FileConn(ours)
+	ours.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	cmd := exec.Command(bin)
+	cmd.Args = append([]string{"hull-stub", "await"}, args...)
+	cmd.ExtraFiles = append([]*os.File{theirs}, extra...)
+	cmd.Stdout, cmd.Stderr = stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, c.(*net.UnixConn)
+}
+
+// The await mode end to end, without root: it writes "0" to its "tasks" fd (a plain file here),
+// says "p", takes its program, cwd and umask, lets go with EOF, and runs the program with
+// no fd but stdio: fd 5, inherited without O_CLOEXEC, must not reach it.
+func TestAwaitHandsOver(t *testing.T) {
+	tasks, err := os.Create(filepath.Join(t.TempDir(), "tasks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tasks.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	var out strings.Builder
+	cmd, conn := awaitStub(t, &out, []*os.File{tasks, w}, "3", "0", "4")
+	var b [1]byte
+	if _, err := io.ReadFull(conn, b[:]); err != nil || b[0] != 'p' {
+		t.Fatalf("first byte %q, %v; want p", b[:], err)
+	}
+	if got, _ := os.ReadFile(tasks.Name()); string(got) != "0" {
+		t.Errorf("tasks file holds %q, want 0", got)
+	}
+	dir := t.TempDir()
+	cwd, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cwd.Close()
+	p := Program{Path: "/bin/sh", Argv: []string{"sh", "-c", "pwd; umask; ls /proc/self/fd"}, FifoFD: -1}
+	if err := currentIdentity(&p); err != nil {
+		t.Fatal(err)
+	}
+	if err := SendProgram(conn, p, cwd, 0o027); err != nil {
+		t.Fatal(err)
+	}
+	if rest, err := io.ReadAll(conn); err != nil || len(rest) > 0 {
+		t.Fatalf("after the program: %q, %v; want EOF", rest, err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("stub: %v", err)
+	}
+	want := dir + "\n0027\n0\n1\n2\n3\n" // 3: ls's own /proc/self/fd
+	if out.String() != want {
+		t.Errorf("program printed %q, want %q", out.String(), want)
+	}
+}
+
+// Before it lets go, a failure reaches hull on the sync socket as the stub's error line.
+func TestAwaitReportsFailure(t *testing.T) {
+	cmd, conn := awaitStub(t, io.Discard, nil, "3", "0", "9")
+	msg, _ := io.ReadAll(conn)
+	if !strings.HasPrefix(string(msg), "hull: join cgroup: write 0 to tasks: bad file descriptor") {
+		t.Errorf("stub said %q", msg)
+	}
+	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 127 {
+		t.Errorf("stub ended with %v, want exit 127", err)
+	}
+}
+
+// hull giving up (its end closed) ends a waiting stub quietly.
+func TestAwaitEndsWithoutHull(t *testing.T) {
+	cmd, conn := awaitStub(t, io.Discard, nil, "3", "0")
+	var b [1]byte
+	if _, err := io.ReadFull(conn, b[:]); err != nil || b[0] != 'p' {
+		t.Fatalf("first byte %q, %v; want p", b[:], err)
+	}
+	conn.Close()
+	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 1 {
+		t.Errorf("stub ended with %v, want exit 1", err)
+	}
+}
+
+func TestAwaitArgv(t *testing.T) {
+	got := strings.Join(AwaitArgv(3, true, []int{6, 7}), " ")
+	if want := "hull-stub await 3 1 6 7"; got != want {
+		t.Errorf("AwaitArgv = %q, want %q", got, want)
+	}
+}
