@@ -37,25 +37,36 @@ func (b *base) Path() string { return b.path }
 
 func (b *base) Created() []string { return slices.Clone(b.created) }
 
-// mkdirAll makes mount+path one level at a time and records the levels that did not exist,
+// mkdirAll makes mount+path and its missing parents, and records the levels that did not exist,
 // which is what tells Delete later which directories are ours. mkdir on a cgroup filesystem
 // is what creates a cgroup: the kernel fills the new directory with the controllers' files.
-func (b *base) mkdirAll(mount string) error {
-	parts := strings.Split(strings.TrimPrefix(b.path, "/"), "/")
-	dir := mount
-	for _, p := range parts {
-		dir += "/" + p
-		t0 := time.Now()
-		err := unix.Mkdir(dir, 0o755)
-		if err == unix.EEXIST {
-			continue
-		}
-		b.rec.Step("cgroup.mkdir", dir, err, time.Since(t0))
-		if err != nil {
-			return fmt.Errorf("mkdir %s: %w", dir, err)
-		}
-		b.created = append(b.created, dir)
+func (b *base) mkdirAll(mount string) error { return b.mkdir(mount, b.path) }
+
+// mkdir makes mount+path, trying the deepest level first: where the parents exist, as they
+// usually do (/hull, a pod's cgroup), that is one mkdir per hierarchy, not one per level.
+// A missing parent (ENOENT) is made first, so creation order stays parents first.
+func (b *base) mkdir(mount, path string) error {
+	if path == "/" {
+		return nil
 	}
+	dir := mount + path
+	t0 := time.Now()
+	err := unix.Mkdir(dir, 0o755)
+	if err == unix.ENOENT {
+		if err := b.mkdir(mount, filepath.Dir(path)); err != nil {
+			return err
+		}
+		t0 = time.Now()
+		err = unix.Mkdir(dir, 0o755)
+	}
+	if err == unix.EEXIST {
+		return nil
+	}
+	b.rec.Step("cgroup.mkdir", dir, err, time.Since(t0))
+	if err != nil {
+		return fmt.Errorf("mkdir %s: %w", dir, err)
+	}
+	b.created = append(b.created, dir)
 	return nil
 }
 

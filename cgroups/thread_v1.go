@@ -26,9 +26,12 @@ type ThreadJoiner interface {
 
 // ThreadDirs implements ThreadJoiner.
 func (m *v1Manager) ThreadDirs() []string {
+	m.mu.Lock()
+	fresh := m.fresh // New made the cgroup in every hierarchy a moment ago: no need to look
+	m.mu.Unlock()
 	var dirs []string
 	for _, mnt := range m.lay.v1Mounts() {
-		if exists(mnt + m.path) {
+		if fresh || exists(mnt + m.path) {
 			dirs = append(dirs, mnt+m.path)
 		}
 	}
