@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,7 +80,7 @@ type direct struct {
 	rootfs   string
 	lsm      initproc.HostLSM
 	stdio    [3]*os.File
-	conn     *net.UnixConn // our end of the sync socket
+	conn     *os.File // our end of the sync socket, blocking: read and written by the setup thread alone
 	child    *os.File      // the stub's end
 	exe      *os.File      // the sealed stub
 	fifo     *os.File      // O_PATH, for the program's wait
@@ -144,14 +143,11 @@ func (r *Runtime) openDirect(spec *specs.Spec, rootfsDir string, o CreateOptions
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
 	}
-	parentEnd := os.NewFile(uintptr(pair[0]), "sync")
+	// Blocking, not in Go's netpoller: a locked thread that parks a goroutine on the poller
+	// costs a thread hand-off each way (Go's stoplockedm/startlockedm); one blocking read
+	// sleeps in the kernel.
+	d.conn = os.NewFile(uintptr(pair[0]), "sync")
 	d.child = os.NewFile(uintptr(pair[1]), "sync")
-	c, err := net.FileConn(parentEnd)
-	parentEnd.Close()
-	if err != nil {
-		return nil, fmt.Errorf("sync socket: %w", err)
-	}
-	d.conn = c.(*net.UnixConn)
 	if d.exe, err = stub.Exe(); err != nil {
 		return nil, err
 	}
@@ -357,7 +353,7 @@ func (r *Runtime) handOver(d *direct, sp *spawned) error {
 		r.recordPlanned(SourceStub, initproc.StubSteps(prog, d.spec.Linux.Seccomp, skipped))
 	}
 	err = r.step("sendmsg", fmt.Sprintf("program (memfd, sealed), cwd %s → stub %d: waits on exec fifo, then execve %s %s", p.Cwd, sp.pid, path, strings.Join(p.Args[1:], " ")),
-		func() error { return stub.SendProgram(d.conn, prog, cwd, umask) })
+		func() error { return stub.SendProgram(int(d.conn.Fd()), prog, cwd, umask) })
 	if err != nil {
 		return err
 	}

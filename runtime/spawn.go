@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -21,7 +22,7 @@ import (
 type spawned struct {
 	pid        int
 	pidfd      int
-	conn       net.Conn
+	conn       io.ReadWriteCloser // the sync socket
 	proc       *os.Process
 	bornInside bool     // born in its cgroup (clone3 CLONE_INTO_CGROUP) or moves itself (joinDirs)
 	release    func()   // lets the spawner thread go

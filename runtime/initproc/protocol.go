@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"sync"
 	"time"
 
@@ -80,7 +79,7 @@ type Channel struct {
 }
 
 // NewChannel wraps one end of the socketpair.
-func NewChannel(c net.Conn) *Channel {
+func NewChannel(c io.ReadWriter) *Channel {
 	return &Channel{w: c, r: bufio.NewReader(c)}
 }
 

@@ -3,7 +3,6 @@ package stub
 import (
 	"encoding/binary"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 
@@ -34,7 +33,7 @@ const NoUmask = ^uint32(0)
 // container's root; the stub fchdirs to it) and its umask (NoUmask to leave it). p.FifoFD is the
 // fifo's number in the stub. The stub answers with the socket's EOF once it has let go of its
 // parent (a failure arrives as its "hull: ..." line instead).
-func SendProgram(conn *net.UnixConn, p Program, cwd *os.File, umask uint32) error {
+func SendProgram(sock int, p Program, cwd *os.File, umask uint32) error {
 	if p.CapLastCap == 0 {
 		last, err := capLastCap()
 		if err != nil {
@@ -53,7 +52,7 @@ func SendProgram(conn *net.UnixConn, p Program, cwd *os.File, umask uint32) erro
 	defer unix.Close(prog)
 	var mask [4]byte
 	binary.LittleEndian.PutUint32(mask[:], umask)
-	if _, _, err := conn.WriteMsgUnix(mask[:], unix.UnixRights(prog, int(cwd.Fd())), nil); err != nil {
+	if err := unix.Sendmsg(sock, mask[:], unix.UnixRights(prog, int(cwd.Fd())), nil, unix.MSG_NOSIGNAL); err != nil {
 		return fmt.Errorf("stub: send program: %w", err)
 	}
 	return nil

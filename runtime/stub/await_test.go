@@ -82,9 +82,15 @@ func TestAwaitHandsOver(t *testing.T) {
 	if err := currentIdentity(&p); err != nil {
 		t.Fatal(err)
 	}
-	if err := SendProgram(conn, p, cwd, 0o027); err != nil {
+	raw, err := conn.File() // a blocking dup, as hull's setup thread holds its end
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer raw.Close()
+	if err := SendProgram(int(raw.Fd()), p, cwd, 0o027); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
 	if rest, err := io.ReadAll(conn); err != nil || len(rest) > 0 {
 		t.Fatalf("after the program: %q, %v; want EOF", rest, err)
 	}
