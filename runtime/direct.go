@@ -80,12 +80,12 @@ type direct struct {
 	rootfs   string
 	lsm      initproc.HostLSM
 	stdio    [3]*os.File
-	conn     *os.File // our end of the sync socket, blocking: read and written by the setup thread alone
-	child    *os.File      // the stub's end
-	exe      *os.File      // the sealed stub
-	fifo     *os.File      // O_PATH, for the program's wait
-	tasks    []*os.File    // v1: the cgroup's tasks files, for the stub to write "0" to
-	cgroupFD *os.File      // cgroup v2 side: CLONE_INTO_CGROUP
+	conn     *os.File   // our end of the sync socket, blocking: read and written by the setup thread alone
+	child    *os.File   // the stub's end
+	exe      *os.File   // the sealed stub
+	fifo     *os.File   // O_PATH, for the program's wait
+	tasks    []*os.File // v1: the cgroup's tasks files, for the stub to write "0" to
+	cgroupFD *os.File   // cgroup v2 side: CLONE_INTO_CGROUP
 }
 
 // The child's fds: 3 sync socket, 4 stub (its executable), 5 fifo, 6... tasks files.
