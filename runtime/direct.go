@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -200,27 +199,34 @@ func (r *Runtime) cloneStub(d *direct) (*spawned, error) {
 		tasks[i] = 6 + i
 	}
 	pidfd := -1
-	cmd := &exec.Cmd{
-		Path: "/proc/self/fd/4", Args: stub.AwaitArgv(3, cgroupNS, tasks), Env: []string{},
-		Stdin: d.stdio[0], Stdout: d.stdio[1], Stderr: d.stdio[2],
-		ExtraFiles: append([]*os.File{d.child, d.exe, d.fifo}, d.tasks...),
-		SysProcAttr: &syscall.SysProcAttr{
-			// cgroup: the stub unshares it once in its cgroups; time: never on this way.
-			Cloneflags: namespaces.CloneFlags(l.Namespaces) &^ unix.CLONE_NEWCGROUP,
-			Setsid:     true,
-			PidFD:      &pidfd, // no Pdeathsig: the stub sets its own (see spawn)
-		},
+	files := []uintptr{d.stdio[0].Fd(), d.stdio[1].Fd(), d.stdio[2].Fd(), d.child.Fd(), d.exe.Fd(), d.fifo.Fd()}
+	for _, f := range d.tasks {
+		files = append(files, f.Fd())
+	}
+	sys := &syscall.SysProcAttr{
+		// cgroup: the stub unshares it once in its cgroups; time: never on this way.
+		Cloneflags: namespaces.CloneFlags(l.Namespaces) &^ unix.CLONE_NEWCGROUP,
+		Setsid:     true,
+		PidFD:      &pidfd, // no Pdeathsig: the stub sets its own (see spawn)
 	}
 	if d.cgroupFD != nil {
-		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(d.cgroupFD.Fd())
+		sys.UseCgroupFD, sys.CgroupFD = true, int(d.cgroupFD.Fd())
 	}
-	what := namespaces.Describe(cmd.SysProcAttr.Cloneflags) + " stub await"
-	if err := r.step("clone", what, cmd.Start); err != nil {
+	what := namespaces.Describe(sys.Cloneflags) + " stub await"
+	var pid int
+	// syscall.ForkExec, not os/exec: os.StartProcess first proves, once per process, that
+	// clone(CLONE_PIDFD) works by cloning a throwaway child of all of hull.
+	err := r.step("clone", what, func() (err error) {
+		pid, err = syscall.ForkExec("/proc/self/fd/4", stub.AwaitArgv(3, cgroupNS, tasks),
+			&syscall.ProcAttr{Env: []string{}, Files: files, Sys: sys})
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("start container process: %w", err)
 	}
 	d.child.Close() // a stub that dies now reads as EOF
 	d.child = nil
-	return &spawned{pid: cmd.Process.Pid, pidfd: pidfd, conn: d.conn, proc: cmd.Process, bornInside: true, release: func() {}}, nil
+	return &spawned{pid: pid, pidfd: pidfd, conn: d.conn, bornInside: true, release: func() {}}, nil
 }
 
 // awaitPlaced waits for the stub's "p": it is in its cgroups and its cgroup namespace. Then this

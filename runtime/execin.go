@@ -145,7 +145,10 @@ func (r *Runtime) Exec(ctx context.Context, o ExecOptions) (int, error) {
 		}
 	}()
 	err = c.cmd.Wait()
-	code := exitCode(c.cmd.ProcessState, err)
+	code := 255 // wait itself failed: there is no exit status to report
+	if ps := c.cmd.ProcessState; ps != nil && (err == nil || errors.As(err, new(*exec.ExitError))) {
+		code = exitCode(unix.WaitStatus(ps.Sys().(syscall.WaitStatus)), nil)
+	}
 	waitTTY()
 	return code, nil
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"syscall"
 	"time"
 )
 
@@ -69,8 +67,8 @@ func (r *Runtime) Run(ctx context.Context, o CreateOptions, detach bool) (int, e
 	defer close(done)
 	go r.forward(sigs, c.sp.pidfd, done)
 	t0 := time.Now()
-	ps, err := c.sp.proc.Wait()
-	code := exitCode(ps, err)
+	ws, err := c.sp.reap()
+	code := exitCode(ws, err)
 	r.Step("wait4", fmt.Sprintf("pid %d: exit code %d", c.state.Pid, code), err, time.Since(t0))
 	waitTTY()
 	if err := r.deleteExited(ctx, c); err != nil {
@@ -111,12 +109,3 @@ func (r *Runtime) deleteExited(ctx context.Context, c *creation) error {
 	return r.destroy(ctx, c.state, c.cg)
 }
 
-func exitCode(ps *os.ProcessState, err error) int {
-	if ps == nil || (err != nil && !errors.As(err, new(*exec.ExitError))) {
-		return 255 // wait itself failed: there is no exit status to report
-	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ps.ExitCode()
-}

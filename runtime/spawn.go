@@ -23,7 +23,6 @@ type spawned struct {
 	pid        int
 	pidfd      int
 	conn       io.ReadWriteCloser // the sync socket
-	proc       *os.Process
 	bornInside bool     // born in its cgroup (clone3 CLONE_INTO_CGROUP) or moves itself (joinDirs)
 	release    func()   // lets the spawner thread go
 	joinDirs   []string // v1 cgroup dirs the init moves its own thread into (v1thread.Join)
@@ -151,16 +150,18 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, 
 	if err := <-started; err != nil {
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
-	proc := cmd.Process
+	pid := cmd.Process.Pid
 	if e != nil {
 		childEnd.Close() // a stub that dies without a word then reads as EOF
-		if proc, pidfd, err = e.receive(r, conn, cmd); err != nil {
+		if pid, pidfd, err = e.receive(r, conn, cmd); err != nil {
 			close(release)
 			return nil, fmt.Errorf("start container init: %w", err)
 		}
+	} else {
+		_ = cmd.Process.Release() // reaped by pid (spawned.reap), like every container process
 	}
 	var once bool
-	sp = &spawned{pid: proc.Pid, pidfd: pidfd, conn: conn, proc: proc, bornInside: bornInside, release: func() {
+	sp = &spawned{pid: pid, pidfd: pidfd, conn: conn, bornInside: bornInside, release: func() {
 		if !once {
 			once = true
 			select {
@@ -247,7 +248,7 @@ func (sp *spawned) kill() {
 	if sp.pidfd >= 0 {
 		_ = unix.PidfdSendSignal(sp.pidfd, unix.SIGKILL, nil, 0)
 	} else {
-		_ = sp.proc.Kill()
+		_ = unix.Kill(sp.pid, unix.SIGKILL)
 	}
 	_, _ = sp.wait()
 	sp.release()
@@ -263,13 +264,52 @@ func (sp *spawned) closePidfd() {
 	}
 }
 
-// wait reaps the init (it is our child) and describes how it ended.
+// reap waits for the container's first process, our child, to end (wait4: the thread that
+// cloned it may be gone, but its children are the whole process's).
+func (sp *spawned) reap() (unix.WaitStatus, error) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(sp.pid, &ws, 0, nil)
+		if err != unix.EINTR {
+			return ws, err
+		}
+	}
+}
+
+// wait reaps the init and describes how it ended, as os.ProcessState does.
 func (sp *spawned) wait() (string, error) {
-	ps, err := sp.proc.Wait()
+	ws, err := sp.reap()
 	if err != nil {
 		return "", err
 	}
-	return ps.String(), nil
+	return describeWait(ws), nil
+}
+
+// describeWait words a wait status like os.ProcessState.String: "exit status 1", "signal: killed".
+func describeWait(ws unix.WaitStatus) string {
+	switch {
+	case ws.Exited():
+		return "exit status " + strconv.Itoa(ws.ExitStatus())
+	case ws.Signaled():
+		s := "signal: " + ws.Signal().String()
+		if ws.CoreDump() {
+			s += " (core dumped)"
+		}
+		return s
+	}
+	return fmt.Sprintf("wait status %#x", uint32(ws))
+}
+
+// exitCode is the shell's view of how the process ended: its status, or 128 + the signal
+// that killed it; 255 when waiting failed.
+func exitCode(ws unix.WaitStatus, err error) int {
+	switch {
+	case err != nil:
+		return 255
+	case ws.Signaled():
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
 }
 
 // dialConsole connects to the --console-socket; the init sends the pty master through it.

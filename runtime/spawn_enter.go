@@ -107,7 +107,7 @@ func (e *entry) kinds() []string {
 
 // receive takes the init's pidfd from the stub and reaps the stub. The init is our child: the
 // stub cloned it with CLONE_PARENT, so we wait for it as for one we cloned ourselves.
-func (e *entry) receive(r *Runtime, conn net.Conn, cmd *exec.Cmd) (proc *os.Process, pidfd int, err error) {
+func (e *entry) receive(r *Runtime, conn net.Conn, cmd *exec.Cmd) (pid, pidfd int, err error) {
 	uc, ok := conn.(*net.UnixConn)
 	if !ok {
 		panic("runtime: the sync socket is not a unix socket")
@@ -120,7 +120,7 @@ func (e *entry) receive(r *Runtime, conn net.Conn, cmd *exec.Cmd) (proc *os.Proc
 		if werr != nil && errors.Is(err, stub.ErrEnterSilent) {
 			err = fmt.Errorf("%w (%v)", err, werr)
 		}
-		return nil, -1, err
+		return 0, -1, err
 	}
 	defer func() {
 		if err != nil {
@@ -128,15 +128,10 @@ func (e *entry) receive(r *Runtime, conn net.Conn, cmd *exec.Cmd) (proc *os.Proc
 			unix.Close(pidfd)
 		}
 	}()
-	pid, err := pidfdPid(pidfd)
-	if err != nil {
-		return nil, -1, err
+	if pid, err = pidfdPid(pidfd); err != nil {
+		return 0, -1, err
 	}
-	// Not racy: our unreaped child keeps its pid.
-	if proc, err = os.FindProcess(pid); err != nil {
-		return nil, -1, fmt.Errorf("find init %d: %w", pid, err)
-	}
-	return proc, pidfd, nil
+	return pid, pidfd, nil
 }
 
 func (e *entry) close() {
