@@ -108,4 +108,3 @@ func (r *Runtime) deleteExited(ctx context.Context, c *creation) error {
 	}
 	return r.destroy(ctx, c.state, c.cg)
 }
-

@@ -23,9 +23,9 @@ type spawned struct {
 	pid        int
 	pidfd      int
 	conn       io.ReadWriteCloser // the sync socket
-	bornInside bool     // born in its cgroup (clone3 CLONE_INTO_CGROUP) or moves itself (joinDirs)
-	release    func()   // lets the spawner thread go
-	joinDirs   []string // v1 cgroup dirs the init moves its own thread into (v1thread.Join)
+	bornInside bool               // born in its cgroup (clone3 CLONE_INTO_CGROUP) or moves itself (joinDirs)
+	release    func()             // lets the spawner thread go
+	joinDirs   []string           // v1 cgroup dirs the init moves its own thread into (v1thread.Join)
 }
 
 // spawn clones `hull init` into the container's namespaces. Joining existing namespaces changes
