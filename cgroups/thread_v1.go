@@ -31,7 +31,7 @@ func (m *v1Manager) ThreadDirs() []string {
 	m.mu.Unlock()
 	var dirs []string
 	for _, mnt := range m.lay.v1Mounts() {
-		if fresh || exists(mnt + m.path) {
+		if fresh || exists(mnt+m.path) {
 			dirs = append(dirs, mnt+m.path)
 		}
 	}
