@@ -135,7 +135,15 @@ func (r *Runtime) create(ctx context.Context, o CreateOptions) (c *creation, err
 	})
 	undo = append(undo, func() { _ = r.unmountProcShared(spec, rootfs) }) // only without a mount namespace
 	if direct {
-		sp, err := r.spawnDirect(spec, rootfs, o, cg, r.fifo(o.ID), lsm)
+		var hooks func(pid int) error
+		//nolint:staticcheck // Prestart is deprecated but Docker's networking depends on it.
+		if h := spec.Hooks; h != nil && len(h.Prestart)+len(h.CreateRuntime) > 0 {
+			hooks = func(pid int) error {
+				st.Pid = pid
+				return r.hooksAtCreate(ctx, st)
+			}
+		}
+		sp, err := r.spawnDirect(spec, rootfs, o, cg, r.fifo(o.ID), lsm, hooks)
 		if sp != nil {
 			undo = append(undo, sp.kill)
 		}
@@ -329,17 +337,8 @@ func (r *Runtime) converse(ctx context.Context, sp *spawned, b initproc.Bootstra
 		case initproc.MsgStep:
 			r.relay(m)
 		case initproc.MsgHooks:
-			hooks := st.Spec.Hooks
-			// Status "created": these hooks are steps 3 and 4 of the lifecycle, and the spec
-			// defines "created" as "after step 2" ("creating" is step 2). crun passes the same;
-			// runc passes "creating".
-			state := st.OCIState(Created)
-			state.Pid = sp.pid
-			//nolint:staticcheck // Prestart is deprecated but Docker's networking depends on it.
-			if err := initproc.RunHooks(ctx, r.step, "prestart", hooks.Prestart, state); err != nil {
-				return err
-			}
-			if err := initproc.RunHooks(ctx, r.step, "createRuntime", hooks.CreateRuntime, state); err != nil {
+			st.Pid = sp.pid
+			if err := r.hooksAtCreate(ctx, st); err != nil {
 				return err
 			}
 			if err := ch.Send(initproc.Message{Type: initproc.MsgHooksDone}); err != nil {
@@ -358,6 +357,21 @@ func (r *Runtime) converse(ctx context.Context, sp *spawned, b initproc.Bootstra
 			return fmt.Errorf("unexpected message %q from init", m.Type)
 		}
 	}
+}
+
+// hooksAtCreate runs the prestart, then the createRuntime hooks, in hull's namespaces, with the
+// container's state (its pid set) on their stdin.
+func (r *Runtime) hooksAtCreate(ctx context.Context, st *State) error {
+	hooks := st.Spec.Hooks
+	// Status "created": these hooks are steps 3 and 4 of the lifecycle, and the spec defines
+	// "created" as "after step 2" ("creating" is step 2). crun passes the same; runc passes
+	// "creating".
+	state := st.OCIState(Created)
+	//nolint:staticcheck // Prestart is deprecated but Docker's networking depends on it.
+	if err := initproc.RunHooks(ctx, r.step, "prestart", hooks.Prestart, state); err != nil {
+		return err
+	}
+	return initproc.RunHooks(ctx, r.step, "createRuntime", hooks.CreateRuntime, state)
 }
 
 // place moves the init into its cgroups and sets its OOM score, then tells it so; on failure the

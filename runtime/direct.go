@@ -29,10 +29,12 @@ import (
 // directOK says whether create may take the direct way for spec: everything it asks for can be
 // done from a thread of hull's, and the kernel has what it needs (kernelOK). The rest takes the
 // Go init: namespaces given by path, user and time namespaces (which a thread cannot join),
-// hooks (createContainer hooks run in the container), a terminal, and --no-pivot.
+// createContainer and startContainer hooks (they run inside the container), a terminal, and
+// --no-pivot. prestart and createRuntime hooks run in hull's own namespaces either way
+// (hooksAtCreate), poststart and poststop ones in start and delete.
 func directOK(spec *specs.Spec, o CreateOptions, kernelOK func(newPidNS bool) bool) bool {
 	p, l := spec.Process, spec.Linux
-	if p == nil || p.Terminal || o.NoPivot || hasHooks(spec.Hooks) {
+	if p == nil || p.Terminal || o.NoPivot || (spec.Hooks != nil && len(spec.Hooks.CreateContainer)+len(spec.Hooks.StartContainer) > 0) {
 		return false
 	}
 	if !namespaces.IsNew(l.Namespaces, specs.MountNamespace) {
@@ -44,11 +46,6 @@ func directOK(spec *specs.Spec, o CreateOptions, kernelOK func(newPidNS bool) bo
 		}
 	}
 	return kernelOK(namespaces.IsNew(l.Namespaces, specs.PIDNamespace))
-}
-
-func hasHooks(h *specs.Hooks) bool {
-	//nolint:staticcheck // Prestart is deprecated but still a hook.
-	return h != nil && len(h.Prestart)+len(h.CreateRuntime)+len(h.CreateContainer)+len(h.StartContainer)+len(h.Poststart)+len(h.Poststop) > 0
 }
 
 // directKernel says whether the kernel has what the direct way uses: close_range(2) with
@@ -85,6 +82,10 @@ type direct struct {
 	fifo     *os.File   // O_PATH, for the program's wait
 	tasks    []*os.File // v1: the cgroup's tasks files, for the stub to write "0" to
 	cgroupFD *os.File   // cgroup v2 side: CLONE_INTO_CGROUP
+	// hooksAtCreate runs the prestart and createRuntime hooks, given the container's pid. The
+	// setup thread calls it, but it runs them on another goroutine, so on an untainted thread:
+	// those hooks belong to hull's namespaces, not the container's.
+	hooksAtCreate func(pid int) error
 }
 
 // The child's fds: 3 sync socket, 4 stub (its executable), 5 fifo, 6... tasks files.
@@ -100,11 +101,12 @@ func (d *direct) close() {
 
 // spawnDirect makes the container the direct way and returns once the stub waits for start.
 // A non-nil spawned comes back with an error too when the stub was started: the caller kills it.
-func (r *Runtime) spawnDirect(spec *specs.Spec, rootfsDir string, o CreateOptions, cg cgroups.Manager, fifo string, lsm initproc.HostLSM) (*spawned, error) {
+func (r *Runtime) spawnDirect(spec *specs.Spec, rootfsDir string, o CreateOptions, cg cgroups.Manager, fifo string, lsm initproc.HostLSM, hooksAtCreate func(pid int) error) (*spawned, error) {
 	d, err := r.openDirect(spec, rootfsDir, o, cg, fifo, lsm)
 	if err != nil {
 		return nil, err
 	}
+	d.hooksAtCreate = hooksAtCreate
 	defer d.close()
 	type result struct {
 		sp  *spawned
@@ -293,6 +295,13 @@ func (r *Runtime) buildRoot(d *direct, pid int) error {
 	}
 	if err := initproc.SetHostname(s, r.step); err != nil {
 		return err
+	}
+	if d.hooksAtCreate != nil {
+		errc := make(chan error, 1)
+		go func() { errc <- d.hooksAtCreate(pid) }() // never on this locked thread
+		if err := <-errc; err != nil {
+			return err
+		}
 	}
 	if len(l.Sysctl) > 0 {
 		proc := filepath.Join(plan.Rootfs, "proc")

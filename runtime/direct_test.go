@@ -29,8 +29,15 @@ func TestDirectOK(t *testing.T) {
 		{"terminal", func(s *specs.Spec, _ *CreateOptions) { s.Process.Terminal = true }, yes, false},
 		{"console socket without terminal", func(_ *specs.Spec, o *CreateOptions) { o.ConsoleSocket = "/tmp/c.sock" }, yes, true},
 		{"no-pivot", func(_ *specs.Spec, o *CreateOptions) { o.NoPivot = true }, yes, false},
-		{"a poststop hook", func(s *specs.Spec, _ *CreateOptions) {
-			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true"}}}
+		{"poststart, poststop, prestart and createRuntime hooks", func(s *specs.Spec, _ *CreateOptions) {
+			h := []specs.Hook{{Path: "/bin/true"}}
+			s.Hooks = &specs.Hooks{Poststart: h, Poststop: h, Prestart: h, CreateRuntime: h} //nolint:staticcheck // Prestart
+		}, yes, true},
+		{"a createContainer hook", func(s *specs.Spec, _ *CreateOptions) {
+			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}}
+		}, yes, false},
+		{"a startContainer hook", func(s *specs.Spec, _ *CreateOptions) {
+			s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/true"}}}
 		}, yes, false},
 		{"empty hooks", func(s *specs.Spec, _ *CreateOptions) { s.Hooks = &specs.Hooks{} }, yes, true},
 		{"host mount namespace", func(s *specs.Spec, _ *CreateOptions) { s.Linux.Namespaces = s.Linux.Namespaces[:1] }, yes, false},

@@ -89,9 +89,11 @@
 // names a file through /proc/self/fd/N happens before pivot_root (rootfs.FinishBeforePivot):
 // afterwards T sees only the container's /proc, where it has no "self". And the stub, not a Go
 // init, keeps the host's fds out of the container (CLOSE_RANGE_CLOEXEC, Linux 5.11).
-// Containers that ask for namespaces by path, a user or time namespace, hooks, a terminal or
-// --no-pivot take the init's way, as do all on kernels without those two features (before 6.18,
-// one with a new pid namespace). TestDirectSetupMatchesInit runs one container each way and
+// prestart and createRuntime hooks run as on the init's way, in hull's own namespaces: T hands
+// them to another goroutine, which Go never runs on T. Containers that ask for namespaces by
+// path, a user or time namespace, createContainer or startContainer hooks (which run inside
+// the container), a terminal or --no-pivot take the init's way, as do all on kernels without
+// those two features (before 6.18, one with a new pid namespace). TestDirectSetupMatchesInit runs one container each way and
 // compares what they see inside, mount table, cgroups, credentials, limits and /dev included.
 // Cost, interleaved `hull run` of /bin/true (200 each, this 2-core VM, pure v1 view): CPU
 // 10.0 -> 8.1 ms, wall 8.6 -> 7.6 ms (crun: 7.2 ms CPU, 12.9 ms wall in the same run).

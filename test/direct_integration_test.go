@@ -12,8 +12,9 @@ import (
 )
 
 // A container made the direct way (a thread of hull builds its root; runtime/direct.go) must be
-// the same, seen from inside, as one made by the Go init. A createRuntime hook sends the second
-// run down the init's way; --debug says which way each took.
+// the same, seen from inside, as one made by the Go init. A createContainer hook (which runs
+// inside the container) sends the second run down the init's way; --debug says which way each
+// took. Both have a createRuntime hook, which runs in hull's namespaces either way.
 func TestDirectSetupMatchesInit(t *testing.T) {
 	x := newH(t)
 	if !procfsTakesPidns() {
@@ -35,9 +36,10 @@ grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; ulimit -Sn; ulimit -Hn; c
 cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax; ls -ln /dev | awk '{print $1, $3, $4, $5, $6, $NF}'
 touch /rootfs-is-ro 2>&1; ls -A /; readlink /proc/1/exe; cat /proc/1/cmdline | tr '\0' ' '; echo; ls /proc/1/fd`
 	x.spec.Process.Args = []string{"sh", "-c", script}
+	x.spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true"}}}
 	x.writeSpec()
 	direct := x.run("--debug", "run", "--bundle", x.bundle, "direct")
-	x.spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true"}}}
+	x.spec.Hooks.CreateContainer = []specs.Hook{{Path: "/bin/true"}}
 	x.writeSpec()
 	viaInit := x.run("--debug", "run", "--bundle", x.bundle, "init")
 	for _, r := range []result{direct, viaInit} {
@@ -47,6 +49,9 @@ touch /rootfs-is-ro 2>&1; ls -A /; readlink /proc/1/exe; cat /proc/1/cmdline | t
 	}
 	if !strings.Contains(direct.stderr, "stub await") || strings.Contains(direct.stderr, "by=init") {
 		t.Errorf("the first container did not take the direct way:\n%s", direct.stderr)
+	}
+	if !strings.Contains(direct.stderr, "hook createRuntime #0 /bin/true") {
+		t.Errorf("the direct way did not run the createRuntime hook:\n%s", direct.stderr)
 	}
 	if !strings.Contains(viaInit.stderr, "by=init") {
 		t.Errorf("the second container did not take the init's way:\n%s", viaInit.stderr)
