@@ -17,10 +17,13 @@ import (
 )
 
 // initExeHook makes a createRuntime hook record which binary the container's init runs: it
-// runs on the host while the init waits for it, still the Go init (not yet the stub).
+// runs on the host while the init waits for it, still the Go init (not yet the stub). A
+// createContainer hook, which runs inside the container, keeps it on the init's way (most
+// containers take the direct way, without an init: runtime/direct.go).
 func (x *h) initExeHook(out string) {
 	x.spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Env: []string{"PATH=/usr/bin:/bin"},
-		Args: []string{"sh", "-c", `pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p'); readlink /proc/$pid/exe > ` + out}}}}
+		Args: []string{"sh", "-c", `pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p'); readlink /proc/$pid/exe > ` + out}}},
+		CreateContainer: []specs.Hook{{Path: "/bin/true"}}}
 }
 
 // TestInitEmbedded: the hull the tests build (make build) starts containers with hull-init, the
