@@ -29,12 +29,11 @@ import (
 // directOK says whether create may take the direct way for spec: everything it asks for can be
 // done from a thread of hull's, and the kernel has what it needs (kernelOK). The rest takes the
 // Go init: namespaces given by path, user and time namespaces (which a thread cannot join),
-// createContainer and startContainer hooks (they run inside the container), a terminal, and
-// --no-pivot. prestart and createRuntime hooks run in hull's own namespaces either way
+// createContainer and startContainer hooks (they run inside the container), and --no-pivot. prestart and createRuntime hooks run in hull's own namespaces either way
 // (hooksAtCreate), poststart and poststop ones in start and delete.
 func directOK(spec *specs.Spec, o CreateOptions, kernelOK func(newPidNS bool) bool) bool {
 	p, l := spec.Process, spec.Linux
-	if p == nil || p.Terminal || o.NoPivot || (spec.Hooks != nil && len(spec.Hooks.CreateContainer)+len(spec.Hooks.StartContainer) > 0) {
+	if p == nil || o.NoPivot || (spec.Hooks != nil && len(spec.Hooks.CreateContainer)+len(spec.Hooks.StartContainer) > 0) {
 		return false
 	}
 	if !namespaces.IsNew(l.Namespaces, specs.MountNamespace) {
@@ -82,6 +81,7 @@ type direct struct {
 	fifo     *os.File   // O_PATH, for the program's wait
 	tasks    []*os.File // v1: the cgroup's tasks files, for the stub to write "0" to
 	cgroupFD *os.File   // cgroup v2 side: CLONE_INTO_CGROUP
+	console  *os.File   // process.terminal: the connected console socket the pty master goes to
 	// hooksAtCreate runs the prestart and createRuntime hooks, given the container's pid. The
 	// setup thread calls it, but it runs them on another goroutine, so on an untainted thread:
 	// those hooks belong to hull's namespaces, not the container's.
@@ -92,7 +92,7 @@ type direct struct {
 const directFifoFD = 5
 
 func (d *direct) close() {
-	for _, f := range append([]*os.File{d.child, d.exe, d.fifo, d.cgroupFD}, d.tasks...) {
+	for _, f := range append([]*os.File{d.child, d.exe, d.fifo, d.cgroupFD, d.console}, d.tasks...) {
 		if f != nil {
 			f.Close()
 		}
@@ -125,8 +125,8 @@ func (r *Runtime) spawnDirect(spec *specs.Spec, rootfsDir string, o CreateOption
 	return out.sp, out.err
 }
 
-func (r *Runtime) openDirect(spec *specs.Spec, rootfsDir string, o CreateOptions, cg cgroups.Manager, fifo string, lsm initproc.HostLSM) (d *direct, err error) {
-	d = &direct{spec: spec, rootfs: rootfsDir, lsm: lsm, stdio: [3]*os.File{os.Stdin, os.Stdout, os.Stderr}}
+func (r *Runtime) openDirect(spec *specs.Spec, rootfsDir string, o CreateOptions, cg cgroups.Manager, fifo string, lsm initproc.HostLSM) (_ *direct, err error) {
+	d := &direct{spec: spec, rootfs: rootfsDir, lsm: lsm, stdio: [3]*os.File{os.Stdin, os.Stdout, os.Stderr}}
 	defer func() {
 		if err != nil {
 			d.close()
@@ -164,6 +164,22 @@ func (r *Runtime) openDirect(spec *specs.Spec, rootfsDir string, o CreateOptions
 				return nil, fmt.Errorf("cgroup %s: %w", dir, err)
 			}
 			d.tasks = append(d.tasks, f)
+		}
+	}
+	if spec.Process.Terminal {
+		switch {
+		case o.console != nil: // run's own end: dup it, close() must not take the caller's
+			fd, err := unix.FcntlInt(o.console.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+			if err != nil {
+				return nil, fmt.Errorf("console: %w", err)
+			}
+			d.console = os.NewFile(uintptr(fd), "console")
+		case o.ConsoleSocket != "":
+			if d.console, err = dialConsole(o.ConsoleSocket); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, errors.New("process.terminal is true but no --console-socket was given")
 		}
 	}
 	if ci, ok := cg.(cgroups.CloneInto); ok {
@@ -359,6 +375,23 @@ func (r *Runtime) handOver(d *direct, sp *spawned) error {
 			return fmt.Errorf("set %s: %w", rl.Type, err)
 		}
 	}
+	var tty *os.File
+	if p.Terminal {
+		// The pty comes from the container's devpts: this thread sees the container's /dev now.
+		master, slave, err := openPty(p)
+		if err != nil {
+			return err
+		}
+		defer slave.Close()
+		err = r.step("sendmsg", fmt.Sprintf("SCM_RIGHTS pty master (%s) → console socket", slave.Name()), func() error {
+			defer master.Close()
+			return unix.Sendmsg(int(d.console.Fd()), []byte(slave.Name()), unix.UnixRights(int(master.Fd())), nil, 0)
+		})
+		if err != nil {
+			return fmt.Errorf("send pty master to console socket: %w", err)
+		}
+		tty = slave
+	}
 	umask := stub.NoUmask
 	if p.User.Umask != nil {
 		umask = *p.User.Umask
@@ -368,7 +401,7 @@ func (r *Runtime) handOver(d *direct, sp *spawned) error {
 		r.recordPlanned(SourceStub, initproc.StubSteps(prog, d.spec.Linux.Seccomp, skipped))
 	}
 	err = r.step("sendmsg", fmt.Sprintf("program (memfd, sealed), cwd %s → stub %d: waits on exec fifo, then execve %s %s", p.Cwd, sp.pid, path, strings.Join(p.Args[1:], " ")),
-		func() error { return stub.SendProgram(int(d.conn.Fd()), prog, cwd, umask) })
+		func() error { return stub.SendProgram(int(d.conn.Fd()), prog, cwd, tty, umask) })
 	if err != nil {
 		return err
 	}

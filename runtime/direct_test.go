@@ -26,7 +26,7 @@ func TestDirectOK(t *testing.T) {
 		{"host pid namespace, kernel before 5.11", func(s *specs.Spec, _ *CreateOptions) { s.Linux.Namespaces = s.Linux.Namespaces[1:] },
 			func(bool) bool { return false }, false},
 		{"no process", func(s *specs.Spec, _ *CreateOptions) { s.Process = nil }, yes, false},
-		{"terminal", func(s *specs.Spec, _ *CreateOptions) { s.Process.Terminal = true }, yes, false},
+		{"terminal", func(s *specs.Spec, _ *CreateOptions) { s.Process.Terminal = true }, yes, true},
 		{"console socket without terminal", func(_ *specs.Spec, o *CreateOptions) { o.ConsoleSocket = "/tmp/c.sock" }, yes, true},
 		{"no-pivot", func(_ *specs.Spec, o *CreateOptions) { o.NoPivot = true }, yes, false},
 		{"poststart, poststop, prestart and createRuntime hooks", func(s *specs.Spec, _ *CreateOptions) {

@@ -79,8 +79,10 @@
 //	  oom_score_adj; setns(pidfd, mnt|uts|ipc|net|cgroup)
 //	  mounts (/proc with pidns=<the stub's>), hostname, sysctls,
 //	  masked and read-only paths, read-only root, pivot_root
-//	  LookPath, seccomp, prlimit(stub)
-//	  ── umask, SCM_RIGHTS(program memfd, cwd fd) ─────▶ umask, fchdir(cwd), no parent-death signal
+//	  LookPath, seccomp, prlimit(stub); a terminal: pty from
+//	  the container's devpts, master → --console-socket
+//	  ── umask, SCM_RIGHTS(program, cwd[, pty]) ────────▶ umask, fchdir(cwd), pty as stdio and
+//	                                                       controlling tty, no parent-death signal
 //	  ◀──────────────────────────────────────────────── EOF: "created"
 //	  T ends (Go retires it)                              waits on the exec fifo, as ever
 //
@@ -92,7 +94,7 @@
 // prestart and createRuntime hooks run as on the init's way, in hull's own namespaces: T hands
 // them to another goroutine, which Go never runs on T. Containers that ask for namespaces by
 // path, a user or time namespace, createContainer or startContainer hooks (which run inside
-// the container), a terminal or --no-pivot take the init's way, as do all on kernels without
+// the container) or --no-pivot take the init's way, as do all on kernels without
 // those two features (before 6.18, one with a new pid namespace). TestDirectSetupMatchesInit runs one container each way and
 // compares what they see inside, mount table, cgroups, credentials, limits and /dev included.
 // Cost, interleaved `hull run` of /bin/true (200 each, this 2-core VM, pure v1 view): CPU

@@ -354,7 +354,7 @@ func openPty(p *specs.Process) (master, slave *os.File, err error) {
 	if sz := p.ConsoleSize; sz != nil {
 		_ = unix.IoctlSetWinsize(sfd, unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(sz.Height), Col: uint16(sz.Width)})
 	}
-	return master, os.NewFile(uintptr(sfd), "pts"), nil
+	return master, os.NewFile(uintptr(sfd), fmt.Sprintf("/dev/pts/%d", n)), nil
 }
 
 // sendConsole sends the pty master to the caller's --console-socket (SCM_RIGHTS).

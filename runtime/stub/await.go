@@ -30,10 +30,11 @@ func AwaitArgv(syncFD int, cgroupNS bool, tasksFDs []int) []string {
 const NoUmask = ^uint32(0)
 
 // SendProgram hands an awaiting stub its program, its working directory (an fd opened inside the
-// container's root; the stub fchdirs to it) and its umask (NoUmask to leave it). p.FifoFD is the
-// fifo's number in the stub. The stub answers with the socket's EOF once it has let go of its
-// parent (a failure arrives as its "hull: ..." line instead).
-func SendProgram(sock int, p Program, cwd *os.File, umask uint32) error {
+// container's root; the stub fchdirs to it), its umask (NoUmask to leave it) and, if tty is not
+// nil, the pty slave that becomes its stdio and controlling terminal. p.FifoFD is the fifo's
+// number in the stub. The stub answers with the socket's EOF once it has let go of its parent
+// (a failure arrives as its "hull: ..." line instead).
+func SendProgram(sock int, p Program, cwd, tty *os.File, umask uint32) error {
 	if p.CapLastCap == 0 {
 		last, err := capLastCap()
 		if err != nil {
@@ -52,7 +53,11 @@ func SendProgram(sock int, p Program, cwd *os.File, umask uint32) error {
 	defer unix.Close(prog)
 	var mask [4]byte
 	binary.LittleEndian.PutUint32(mask[:], umask)
-	if err := unix.Sendmsg(sock, mask[:], unix.UnixRights(prog, int(cwd.Fd())), nil, unix.MSG_NOSIGNAL); err != nil {
+	fds := []int{prog, int(cwd.Fd())}
+	if tty != nil {
+		fds = append(fds, int(tty.Fd()))
+	}
+	if err := unix.Sendmsg(sock, mask[:], unix.UnixRights(fds...), nil, unix.MSG_NOSIGNAL); err != nil {
 		return fmt.Errorf("stub: send program: %w", err)
 	}
 	return nil

@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +37,7 @@ func awaitStub(t *testing.T, stdout io.Writer, extra []*os.File, args ...string)
 	cmd := exec.Command(bin)
 	cmd.Args = append([]string{"hull-stub", "await"}, args...)
 	cmd.ExtraFiles = append([]*os.File{theirs}, extra...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // as hull starts it: a terminal needs a session leader
 	cmd.Stdout, cmd.Stderr = stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -87,7 +90,7 @@ func TestAwaitHandsOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	if err := SendProgram(int(raw.Fd()), p, cwd, 0o027); err != nil {
+	if err := SendProgram(int(raw.Fd()), p, cwd, nil, 0o027); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()
@@ -132,5 +135,62 @@ func TestAwaitArgv(t *testing.T) {
 	got := strings.Join(AwaitArgv(3, true, []int{6, 7}), " ")
 	if want := "hull-stub await 3 1 6 7"; got != want {
 		t.Errorf("AwaitArgv = %q, want %q", got, want)
+	}
+}
+
+// With a pty slave in the message, the program runs on it: stdio and controlling terminal.
+func TestAwaitTerminal(t *testing.T) {
+	m, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skip("no /dev/ptmx:", err)
+	}
+	master := os.NewFile(uintptr(m), "ptmx")
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(m, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(m, unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "/dev/pts/" + strconv.Itoa(int(n))
+	slave, err := os.OpenFile(name, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, conn := awaitStub(t, io.Discard, nil, "3", "0")
+	var b [1]byte
+	if _, err := io.ReadFull(conn, b[:]); err != nil || b[0] != 'p' {
+		t.Fatalf("first byte %q, %v; want p", b[:], err)
+	}
+	cwd, err := os.Open("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cwd.Close()
+	// The controlling terminal is the one /dev/tty opens; stdout is the pty.
+	p := Program{Path: "/bin/sh", Argv: []string{"sh", "-c", "tty; echo ctty >/dev/tty"}, FifoFD: -1}
+	if err := currentIdentity(&p); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := conn.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if err := SendProgram(int(raw.Fd()), p, cwd, slave, NoUmask); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	raw.Close()
+	if rest, err := io.ReadAll(conn); err != nil || len(rest) > 0 {
+		t.Fatalf("after the program: %q, %v; want EOF", rest, err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("stub: %v", err)
+	}
+	out, _ := io.ReadAll(master) // EIO once the slave is closed and drained
+	if got := strings.ReplaceAll(string(out), "\r", ""); got != name+"\nctty\n" {
+		t.Errorf("on the pty: %q, want %q", got, name+"\nctty\n")
 	}
 }

@@ -101,9 +101,10 @@
 // to each cgroup v1 tasks fd (moving itself, without the kernel's global
 // lock), unshares a cgroup namespace if asked, and says "p" on the sync
 // socket. Then it blocks in recvmsg until hull, having built its root, sends
-// the program: four bytes of umask and, with SCM_RIGHTS, the program's memfd
-// and an fd of the working directory (SendProgram). It sets the umask,
-// fchdir()s, clears the parent-death signal (the thread that cloned it is about
+// the program: four bytes of umask and, with SCM_RIGHTS, the program's memfd,
+// an fd of the working directory and, for a terminal, the pty's slave
+// (SendProgram). It sets the umask, fchdir()s, makes the slave its stdio and
+// controlling terminal (TIOCSCTTY: it leads its own session), clears the parent-death signal (the thread that cloned it is about
 // to end), closes the socket, whose EOF tells hull the container is created,
 // and goes on as above. Until then its fd 2 is the sync socket, so hull reads
 // any failure as the stub's error line.

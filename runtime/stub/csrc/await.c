@@ -12,9 +12,11 @@
 // 2. With cgroupns 1, unshare(CLONE_NEWCGROUP): rooted at the cgroup just
 //    joined (and, on cgroup v2, the one clone3 put the stub in).
 // 3. "p" on the sync socket: placed. hull's thread then joins our namespaces.
-// 4. One message back: 4 bytes of umask (0xffffffff: leave it) with two fds,
-//    the program (format.go) and the working directory, opened by that thread
-//    inside the finished root.
+// 4. One message back: 4 bytes of umask (0xffffffff: leave it) with two or three
+//    fds, the program (format.go), the working directory and, for a process with
+//    a terminal, the pty's slave end, all opened by that thread inside the
+//    finished root. The slave becomes stdin, stdout, stderr and our controlling
+//    terminal (we lead our own session).
 // 5. Clear the parent-death signal (the thread that cloned us ends soon),
 //    restore stderr and close the sync socket: its EOF tells hull the
 //    container is created. Then on as "hull-stub <program-fd>".
@@ -22,13 +24,13 @@
 
 enum {
 	SYS_read = 0, SYS_recvmsg = 47, SYS_fchdir = 81, SYS_umask = 95, SYS_unshare = 272,
-	PR_SET_PDEATHSIG = 1, MSG_CMSG_CLOEXEC = 0x40000000,
+	PR_SET_PDEATHSIG = 1, MSG_CMSG_CLOEXEC = 0x40000000, TIOCSCTTY = 0x540E,
 };
 
-struct cmsg_fds { // a cmsghdr carrying two fds: CMSG_SPACE(2 * sizeof(int)) bytes
+struct cmsg_fds { // a cmsghdr with room for three fds: CMSG_SPACE(3 * sizeof(int)) bytes
 	u64 len;
 	int level, type;
-	int fd[2];
+	int fd[4];
 };
 
 static long await(int argc, char **argv)
@@ -83,8 +85,17 @@ static long await(int argc, char **argv)
 		for (;;)
 			sys(SYS_exit_group, 1, 0, 0);
 	check(r, "receive program");
-	if (r != sizeof mask || m.controllen < sizeof c || c.level != SOL_SOCKET || c.type != SCM_RIGHTS || c.len != 24)
+	// CMSG_LEN of two fds is 24, of three 28.
+	if (r != sizeof mask || m.controllen < 24 || c.level != SOL_SOCKET || c.type != SCM_RIGHTS || (c.len != 24 && c.len != 28))
 		die("receive program", 0, 0, "malformed message", 127);
+	if (c.len == 28) {
+		for (int fd = 0; fd < 3; fd++)
+			if (fd != 2) // fd 2 is the sync socket until we let go: see below
+				check(sys(SYS_dup3, c.fd[2], fd, 0), "pty as stdio");
+		check(sys(SYS_ioctl, c.fd[2], TIOCSCTTY, 0), "set controlling terminal");
+		sys(SYS_close, stderr, 0, 0);
+		stderr = c.fd[2]; // restored as fd 2 below, then closed
+	}
 	if (mask != 0xffffffffU)
 		sys(SYS_umask, mask & 0777, 0, 0);
 	check(sys(SYS_fchdir, c.fd[1], 0, 0), "chdir to cwd");
