@@ -29,8 +29,9 @@ import (
 // directOK says whether create may take the direct way for spec: everything it asks for can be
 // done from a thread of hull's, and the kernel has what it needs (kernelOK). The rest takes the
 // Go init: namespaces given by path, user and time namespaces (which a thread cannot join),
-// createContainer and startContainer hooks (they run inside the container), and --no-pivot. prestart and createRuntime hooks run in hull's own namespaces either way
-// (hooksAtCreate), poststart and poststop ones in start and delete.
+// createContainer and startContainer hooks (they run inside the container), and --no-pivot.
+// prestart and createRuntime hooks run in hull's own namespaces either way (hooksAtCreate),
+// poststart and poststop ones in start and delete.
 func directOK(spec *specs.Spec, o CreateOptions, kernelOK func(newPidNS bool) bool) bool {
 	p, l := spec.Process, spec.Linux
 	if p == nil || o.NoPivot || (spec.Hooks != nil && len(spec.Hooks.CreateContainer)+len(spec.Hooks.StartContainer) > 0) {
