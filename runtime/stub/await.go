@@ -35,14 +35,7 @@ const NoUmask = ^uint32(0)
 // number in the stub. The stub answers with the socket's EOF once it has let go of its parent
 // (a failure arrives as its "hull: ..." line instead).
 func SendProgram(sock int, p Program, cwd, tty *os.File, umask uint32) error {
-	if p.CapLastCap == 0 {
-		last, err := capLastCap()
-		if err != nil {
-			return err
-		}
-		p.CapLastCap = last
-	}
-	data, err := Encode(p)
+	data, err := encodeProgram(p)
 	if err != nil {
 		return err
 	}

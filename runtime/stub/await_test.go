@@ -14,41 +14,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// awaitStub starts the stub in await mode with args after "await", fd 3 the child end of a
-// socketpair and extra as fds 4, 5, ..., and returns our end.
+// awaitStub starts the stub in await mode with args after "await", extra as fds 4, 5, ...,
+// in a session of its own, as hull starts it (a terminal needs a session leader).
 func awaitStub(t *testing.T, stdout io.Writer, extra []*os.File, args ...string) (*exec.Cmd, *net.UnixConn) {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "stub")
-	if err := os.WriteFile(bin, stubBin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ours, theirs := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync")
-	defer theirs.Close()
-	c, err := net.FileConn(ours)
-	ours.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	cmd := exec.Command(bin)
-	cmd.Args = append([]string{"hull-stub", "await"}, args...)
-	cmd.ExtraFiles = append([]*os.File{theirs}, extra...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // as hull starts it: a terminal needs a session leader
-	cmd.Stdout, cmd.Stderr = stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, c := startStub(t, "await", extra, func(cmd *exec.Cmd) {
+		cmd.Stdout = stdout
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	}, args...)
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
 			cmd.Wait()
 		}
 	})
-	return cmd, c.(*net.UnixConn)
+	return cmd, c
 }
 
 // The await mode end to end, without root: it writes "0" to its "tasks" fd (a plain file here),

@@ -11,9 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// enterStub starts the stub in enter mode with args after "enter", fd 3 the child end of a
-// socketpair and fd 5 exe, and returns our end.
-func enterStub(t *testing.T, exe *os.File, args ...string) (*exec.Cmd, *net.UnixConn) {
+// startStub starts the stub binary as "hull-stub <mode> args...", with fd 3 the child end of a
+// socketpair and extra as fds 4, 5, ..., and returns our end. prepare adjusts the command first.
+func startStub(t *testing.T, mode string, extra []*os.File, prepare func(*exec.Cmd), args ...string) (*exec.Cmd, *net.UnixConn) {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "stub")
 	if err := os.WriteFile(bin, stubBin, 0o755); err != nil {
@@ -32,13 +32,22 @@ func enterStub(t *testing.T, exe *os.File, args ...string) (*exec.Cmd, *net.Unix
 	}
 	t.Cleanup(func() { c.Close() })
 	cmd := exec.Command(bin)
-	cmd.Args = append([]string{"hull-stub", "enter"}, args...)
-	cmd.ExtraFiles = []*os.File{theirs, nil, exe} // 3, 4 (closed), 5
+	cmd.Args = append([]string{"hull-stub", mode}, args...)
+	cmd.ExtraFiles = append([]*os.File{theirs}, extra...)
 	cmd.Stderr = os.Stderr
+	if prepare != nil {
+		prepare(cmd)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	return cmd, c.(*net.UnixConn)
+}
+
+// enterStub starts the stub in enter mode with args after "enter", fd 5 exe.
+func enterStub(t *testing.T, exe *os.File, args ...string) (*exec.Cmd, *net.UnixConn) {
+	t.Helper()
+	return startStub(t, "enter", []*os.File{nil, exe}, nil, args...) // 4 (closed), 5
 }
 
 // TestEnterClonesAsOurChild: in enter mode with no namespace to join and no new ones (which

@@ -31,14 +31,7 @@ func Exec(p Program) error {
 	if goruntime.GOARCH != "amd64" {
 		return fmt.Errorf("stub: no stub built for %s", goruntime.GOARCH)
 	}
-	if p.CapLastCap == 0 {
-		last, err := capLastCap()
-		if err != nil {
-			return err
-		}
-		p.CapLastCap = last
-	}
-	prog, err := Encode(p)
+	prog, err := encodeProgram(p)
 	if err != nil {
 		return err
 	}
@@ -127,6 +120,18 @@ func execFD(fd int, argv []string) error {
 	return fmt.Errorf("stub: exec hull-stub: %w", err)
 }
 
+// encodeProgram is Encode with CapLastCap read from the kernel when the caller left it 0.
+func encodeProgram(p Program) ([]byte, error) {
+	if p.CapLastCap == 0 {
+		last, err := capLastCap()
+		if err != nil {
+			return nil, err
+		}
+		p.CapLastCap = last
+	}
+	return Encode(p)
+}
+
 func capLastCap() (int, error) {
 	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
 	if err != nil {
@@ -147,12 +152,7 @@ func Prepare(p Program) (exe, prog *os.File, err error) {
 	if goruntime.GOARCH != "amd64" {
 		return nil, nil, fmt.Errorf("stub: no stub built for %s", goruntime.GOARCH)
 	}
-	if p.CapLastCap == 0 {
-		if p.CapLastCap, err = capLastCap(); err != nil {
-			return nil, nil, err
-		}
-	}
-	data, err := Encode(p)
+	data, err := encodeProgram(p)
 	if err != nil {
 		return nil, nil, err
 	}
