@@ -90,7 +90,7 @@ func (s *Store) startRelay(to netip.Addr, ports []Port, commit func(relayProc) e
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true}, // no terminal's signals reach it
 	}
 	// Forked from a thread in the host namespace, it connects to the gateway from there.
-	if err := inNS(int(s.hostNS), cmd.Start); err != nil {
+	if err := inNS(int(s.hostNS), func() error { return s.fork(cmd.Start) }); err != nil {
 		return fmt.Errorf("start hull-relay: %w", err)
 	}
 	// No goroutine waits for it: it outlives this hull. stopRelay reaps it when hull is

@@ -25,6 +25,7 @@ import (
 type Store struct {
 	ipam   ipam
 	rec    Recorder
+	fork   func(func() error) error // ForkWith; runs start itself by default
 	hostNS vnetns.NsHandle
 	nl     *netlink.Handle // netlink sockets opened in hostNS
 }
@@ -32,12 +33,22 @@ type Store struct {
 // Option changes how Open sets up a Store.
 type Option func(*options)
 
-type options struct{ hostNS string }
+type options struct {
+	hostNS string
+	fork   func(func() error) error
+}
 
 // HostNetNS makes the Store put its bridges, host veths and nftables table in the network
 // namespace mounted at path instead of the caller's. Tests use it to keep everything in a
 // namespace of their own.
 func HostNetNS(path string) Option { return func(o *options) { o.hostNS = path } }
+
+// ForkWith makes the Store start its helper process (hull-relay) by calling fork with the
+// function that forks it, so the caller can choose the forking thread's attributes (hull: its
+// timer slack, see runtime/sysmon).
+func ForkWith(fork func(start func() error) error) Option {
+	return func(o *options) { o.fork = fork }
+}
 
 // Open opens (creating it if needed) the state directory dir. rec may be nil.
 func Open(dir string, rec Recorder, opts ...Option) (*Store, error) {
@@ -66,7 +77,10 @@ func Open(dir string, rec Recorder, opts ...Option) (*Store, error) {
 		ns.Close()
 		return nil, fmt.Errorf("netlink socket: %w", err)
 	}
-	return &Store{ipam: ipam{dir: dir}, rec: rec, hostNS: ns, nl: h}, nil
+	if o.fork == nil {
+		o.fork = func(start func() error) error { return start() }
+	}
+	return &Store{ipam: ipam{dir: dir}, rec: rec, fork: o.fork, hostNS: ns, nl: h}, nil
 }
 
 // Close releases the Store's netlink sockets and namespace descriptor. Kernel objects

@@ -21,6 +21,7 @@ import (
 	"github.com/hullrt/hull/rootfs"
 	"github.com/hullrt/hull/runtime/initproc"
 	"github.com/hullrt/hull/runtime/stub"
+	"github.com/hullrt/hull/runtime/sysmon"
 )
 
 // The direct way (doc.go, "Without a Go init"): the container's first process is the C stub from
@@ -235,10 +236,12 @@ func (r *Runtime) cloneStub(d *direct) (*spawned, error) {
 	var pid int
 	// syscall.ForkExec, not os/exec: os.StartProcess first proves, once per process, that
 	// clone(CLONE_PIDFD) works by cloning a throwaway child of all of hull.
-	err := r.step("clone", what, func() (err error) {
-		pid, err = syscall.ForkExec("/proc/self/fd/4", stub.AwaitArgv(3, cgroupNS, tasks),
-			&syscall.ProcAttr{Env: []string{}, Files: files, Sys: sys})
-		return err
+	err := r.step("clone", what, func() error {
+		return sysmon.WithHostSlack(func() (err error) {
+			pid, err = syscall.ForkExec("/proc/self/fd/4", stub.AwaitArgv(3, cgroupNS, tasks),
+				&syscall.ProcAttr{Env: []string{}, Files: files, Sys: sys})
+			return err
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start container process: %w", err)

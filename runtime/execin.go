@@ -20,6 +20,7 @@ import (
 	"github.com/hullrt/hull/namespaces"
 	"github.com/hullrt/hull/runtime/initproc"
 	"github.com/hullrt/hull/runtime/stub"
+	"github.com/hullrt/hull/runtime/sysmon"
 )
 
 // ExecOptions are exec's flags (runc's names).
@@ -281,7 +282,7 @@ func (r *Runtime) startInside(s *State, p *specs.Process, lsm initproc.HostLSM, 
 	if len(alone) > 0 {
 		what = fmt.Sprintf("into the namespaces of pid %d: stub, setns %s → %s %s", s.Pid, strings.Join(names(alone), ", "), path, strings.Join(p.Args[1:], " "))
 	}
-	err = r.step("clone", what, cmd.Start)
+	err = r.step("clone", what, func() error { return sysmon.WithHostSlack(cmd.Start) })
 	if err != nil {
 		if c.master != nil {
 			c.master.Close()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hullrt/hull/namespaces"
 	"github.com/hullrt/hull/netns"
+	"github.com/hullrt/hull/runtime/sysmon"
 )
 
 // The files a container on a hull network gets, generated in its state directory and
@@ -35,7 +36,7 @@ func (r *Runtime) Networks() (*netns.Store, error) {
 	if dir == "" {
 		dir = DefaultNetworkDir
 	}
-	return netns.Open(dir, r)
+	return netns.Open(dir, r, netns.ForkWith(sysmon.WithHostSlack))
 }
 
 // ServiceName is the name of the service that carries container id's published ports:

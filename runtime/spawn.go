@@ -16,6 +16,7 @@ import (
 
 	"github.com/hullrt/hull/cgroups"
 	"github.com/hullrt/hull/namespaces"
+	"github.com/hullrt/hull/runtime/sysmon"
 )
 
 // spawned is the container's init as the parent holds it during create.
@@ -142,7 +143,7 @@ func (r *Runtime) spawn(ctx context.Context, spec *specs.Spec, o CreateOptions, 
 		// exited locked to, and the init's parent-death signal, which follows that thread,
 		// fires when hull does. A thread locked for the init cost every `hull run` ≈0.8 ms of
 		// CPU, in the scheduler's hand-offs between locked threads (perf, 150 runs each).
-		started <- r.step("clone", what, cmd.Start)
+		started <- r.step("clone", what, func() error { return sysmon.WithHostSlack(cmd.Start) })
 		close(release)
 	} else {
 		go onRetirableThread(r.cloneOnLockedThread(l, what, cmd, started, release))
@@ -199,7 +200,7 @@ func (r *Runtime) cloneOnLockedThread(l *specs.Linux, what string, cmd *exec.Cmd
 	return func() {
 		tainted, err := r.enterNamespaces(l)
 		if err == nil {
-			err = r.step("clone", what, cmd.Start)
+			err = r.step("clone", what, func() error { return sysmon.WithHostSlack(cmd.Start) })
 		}
 		started <- err
 		if err == nil {

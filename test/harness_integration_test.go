@@ -97,6 +97,7 @@ func (x *h) writeSpec() {
 type result struct {
 	stdout, stderr string
 	code           int
+	hullPid        int
 }
 
 // run invokes hull with --root and the given arguments; stdin is empty.
@@ -152,7 +153,7 @@ func (x *h) runCmd(cmd *exec.Cmd, stdin []byte, args []string) result {
 	}
 	stdout, _ := os.ReadFile(outF.Name())
 	stderr, _ := os.ReadFile(errF.Name())
-	return result{stdout: string(stdout), stderr: string(stderr), code: cmd.ProcessState.ExitCode()}
+	return result{stdout: string(stdout), stderr: string(stderr), code: cmd.ProcessState.ExitCode(), hullPid: cmd.Process.Pid}
 }
 
 // ok runs hull and fails the test unless it exits 0.

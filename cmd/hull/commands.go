@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hullrt/hull/runtime"
+	"github.com/hullrt/hull/runtime/sysmon"
 )
 
 // env is what every command gets: the runtime and where to print.
@@ -100,6 +101,7 @@ func cmdCreate(ctx context.Context, e *env, args []string) (int, error) {
 	if dry {
 		return 0, dryRun(ctx, e, o, false, img)
 	}
+	sysmon.Narrate(e.rt.Step) // hull's own tuning, done in main; not a plan's step
 	if img.ref == "" {
 		return 0, e.rt.Create(ctx, o)
 	}
@@ -142,6 +144,7 @@ func cmdRun(ctx context.Context, e *env, args []string) (int, error) {
 	if dry {
 		return 0, dryRun(ctx, e, o, true, img)
 	}
+	sysmon.Narrate(e.rt.Step) // hull's own tuning, done in main; not a plan's step
 	if img.ref == "" {
 		return e.rt.Run(ctx, o, *detach)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hullrt/hull/runtime"
 	"github.com/hullrt/hull/runtime/initbin"
+	"github.com/hullrt/hull/runtime/sysmon"
 )
 
 // The lean hull: `make build`'s bin/hull links the runtime only (runc's verbs), and carries
@@ -61,8 +62,10 @@ func handOff(g globals) error {
 		}
 	}
 	// Exec through /proc/self/fd: the kernel resolves the path before it closes the
-	// close-on-exec fd.
-	err = syscall.Exec(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), os.Args, os.Environ())
+	// close-on-exec fd. The full hull keeps the exec'ing thread's timer slack: the host's.
+	err = sysmon.WithHostSlack(func() error {
+		return syscall.Exec(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), os.Args, os.Environ())
+	})
 	return fmt.Errorf("run the full hull: %w", err)
 }
 

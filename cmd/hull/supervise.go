@@ -22,6 +22,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hullrt/hull/runtime"
+	"github.com/hullrt/hull/runtime/sysmon"
 	"github.com/hullrt/hull/supervisor"
 	"github.com/hullrt/hull/supervisor/hostrt"
 )
@@ -218,7 +219,7 @@ func startDaemon(ctx context.Context, e *env) error {
 	cmd.Args[0] = os.Args[0] // "hull daemon" in ps, not "/proc/self/exe daemon"
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	if err := sysmon.WithHostSlack(cmd.Start); err != nil {
 		return fmt.Errorf("start daemon: %w", err)
 	}
 	go func() { _ = cmd.Wait() }() // reaped if it dies while we wait for it

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hullrt/hull/runtime/sysmon"
 )
 
 // RunHooks runs hooks of one kind in order, each with the container's state on stdin (config.md,
@@ -63,7 +65,10 @@ func runHook(ctx context.Context, h specs.Hook, state []byte) error {
 	cmd.WaitDelay = time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
+	err := sysmon.WithHostSlack(cmd.Start)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	if errors.Is(err, exec.ErrWaitDelay) {
 		err = nil // the hook succeeded; only an orphan of it still held the pipe
 	}

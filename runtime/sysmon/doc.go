@@ -1,0 +1,39 @@
+// Package sysmon quiets the Go runtime's monitor thread in a short-lived hull, and keeps every
+// process hull forks out of the change. A side stop on the tour: what a Go program costs the
+// kernel before it does anything of its own.
+//
+// # What the kernel provides
+//
+// Every thread has a timer slack (prctl(2) PR_SET_TIMERSLACK; /proc/<tid>/timerslack_ns,
+// writable for another thread with CAP_SYS_NICE, see proc(5)): how much later than asked the
+// kernel may end the thread's timed sleeps, so it can batch their wake-ups. The default is
+// 50 µs. A child inherits the slack of the thread that forked it, across execve(2) too.
+//
+// # Why hull touches it
+//
+// Every Go process has sysmon, a thread that watches the scheduler. It naps 20 µs at a time
+// until 50 naps in a row found nothing to do, then doubles the nap up to 10 ms. A `hull run`
+// lives about 8 ms, nearly all of it in those first 50 naps: sysmon woke about 60 times per
+// run, 40% of the process's context switches (perf sched_switch, 40 runs), and each wake-up in
+// a VM costs a timer interrupt through the hypervisor. Widening sysmon's slack to 1 ms (Quiet)
+// lets the kernel batch those naps: a `hull run` of /bin/true took 9.3 -> 8.2 ms of CPU
+// (150 interleaved runs each; voluntary switches 121 -> 85). sysmon's duties (preempting a
+// goroutine after 10 ms, taking a P back from a long system call, polling the network when no
+// one has for 10 ms) tolerate a millisecond; hull's own threads keep the host's slack.
+//
+// # Keeping it out of the containers
+//
+// A thread sysmon starts (it does when it hands a P to an M and none is idle) inherits sysmon's
+// slack, and so would a process forked from that thread: a container's process, a hook. Every
+// place hull forks (or execs another hull) runs the fork on a thread set back to the host's
+// slack first (WithHostSlack).
+//
+// # Try it
+//
+//	cat /proc/$(pgrep -n hull)/task/*/timerslack_ns   # while a `hull run` waits
+//
+// # Not covered
+//
+// The supervisor daemon and other long-lived commands do not call Quiet: after its first
+// milliseconds, sysmon naps 10 ms at a time anyway.
+package sysmon
