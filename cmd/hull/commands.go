@@ -101,7 +101,7 @@ func cmdCreate(ctx context.Context, e *env, args []string) (int, error) {
 	if dry {
 		return 0, dryRun(ctx, e, o, false, img)
 	}
-	sysmon.Narrate(e.rt.Step) // hull's own tuning, done in main; not a plan's step
+	narrateQuiet(e)
 	if img.ref == "" {
 		return 0, e.rt.Create(ctx, o)
 	}
@@ -115,6 +115,12 @@ func cmdCreate(ctx context.Context, e *env, args []string) (int, error) {
 		return 0, err
 	}
 	return 0, nil
+}
+
+// narrateQuiet records what package sysmon did to hull's own process before main, so a
+// narrated create or run shows it (a dry run plans only the container's steps).
+func narrateQuiet(e *env) {
+	sysmon.Narrate(func(op, args string, err error, ns int64) { e.rt.Step(op, args, err, time.Duration(ns)) })
 }
 
 // parseCreate parses create's and run's flags: one ID, or with --image an ID and a command.
@@ -144,7 +150,7 @@ func cmdRun(ctx context.Context, e *env, args []string) (int, error) {
 	if dry {
 		return 0, dryRun(ctx, e, o, true, img)
 	}
-	sysmon.Narrate(e.rt.Step) // hull's own tuning, done in main; not a plan's step
+	narrateQuiet(e)
 	if img.ref == "" {
 		return e.rt.Run(ctx, o, *detach)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/hullrt/hull/runtime"
 	"github.com/hullrt/hull/runtime/initproc"
-	"github.com/hullrt/hull/runtime/sysmon"
+	_ "github.com/hullrt/hull/runtime/sysmon/early" // quiets Go's sysmon thread before the other inits
 )
 
 // version and commit are set at build time with -ldflags "-X main.version=... -X main.commit=...";
@@ -27,7 +27,6 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		os.Exit(initproc.Main())
 	}
-	sysmon.Quiet() // before anything forks: see package sysmon
 	nameSelf()
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }

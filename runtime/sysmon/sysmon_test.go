@@ -13,7 +13,7 @@ import (
 
 // TestSysmonTID finds this test binary's sysmon: the second thread, napping or between naps.
 func TestSysmonTID(t *testing.T) {
-	var tid string
+	var tid int
 	var ok bool
 	// sysmon can hold the scheduler's lock for a moment (a futex wait): ask again then.
 	for i := 0; i < 5 && !ok; i++ {
@@ -22,8 +22,8 @@ func TestSysmonTID(t *testing.T) {
 	if !ok {
 		t.Fatal("sysmon not found")
 	}
-	if tid == strconv.Itoa(os.Getpid()) || tid == strconv.Itoa(unix.Gettid()) {
-		t.Errorf("sysmonTID = %s: the main thread or this one", tid)
+	if tid == os.Getpid() || tid == unix.Gettid() {
+		t.Errorf("sysmonTID = %d: the main thread or this one", tid)
 	}
 }
 
