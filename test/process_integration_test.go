@@ -204,10 +204,10 @@ func TestProcessKilledBySignal(t *testing.T) {
 }
 
 // TestRunForwardsSignals: `hull run` in the foreground relays the signals it catches to the
-// container's process, and a real-time signal, which it does not forward (runtime/forward.go),
-// neither kills it nor reaches the container.
+// container's process, and a real-time signal or SIGXFSZ, which it does not forward
+// (runtime/forward.go), neither kills it nor reaches the container.
 func TestRunForwardsSignals(t *testing.T) {
-	x := newH(t, "sh", "-c", `trap 'echo got USR1' USR1; trap 'echo got RT' 37; trap 'echo got TERM; exit 7' TERM
+	x := newH(t, "sh", "-c", `trap 'echo got USR1' USR1; trap 'echo got RT' 37; trap 'echo got XFSZ' XFSZ; trap 'echo got TERM; exit 7' TERM
 echo ready; while :; do sleep 0.05; done`)
 	x.writeSpec()
 	cmd := x.cmd("run", "--bundle", x.bundle, "fwd")
@@ -249,12 +249,12 @@ echo ready; while :; do sleep 0.05; done`)
 		}
 	}
 	expect("ready")
-	for _, s := range []syscall.Signal{37, syscall.SIGUSR1} { // 37: SIGRTMIN+3
+	for _, s := range []syscall.Signal{37, syscall.SIGXFSZ, syscall.SIGUSR1} { // 37: SIGRTMIN+3
 		if err := cmd.Process.Signal(s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	expect("got USR1") // not "got RT": that one was dropped, and hull still runs
+	expect("got USR1") // not "got RT" nor "got XFSZ": those were dropped, and hull still runs
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
