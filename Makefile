@@ -70,7 +70,7 @@ BENCH_SCRIPTS ?= $(sort $(wildcard test/bench/*.sh))
 bench: deps build ## every benchmark vs its peers, ROUNDS rounds, then docs/benchmarks.md (root)
 	@res=$$(mktemp -d /tmp/hull-bench.XXXXXX); set -e; \
 	for i in $$(seq 1 $(ROUNDS)); do for s in $(BENCH_SCRIPTS); do \
-		echo "==== round $$i/$(ROUNDS): $$s"; BENCH_OUT=$$res/round-$$i.jsonl bash $$s $(abspath $(BIN)); done; done; \
+		echo "==== round $$i/$(ROUNDS): $$s"; BENCH_ROUND=$$i BENCH_OUT=$$res/round-$$i.jsonl bash $$s $(abspath $(BIN)); done; done; \
 	$(GO) run ./test/bench/report -out docs/benchmarks.md $$res/round-*.jsonl; \
 	echo "report: docs/benchmarks.md (raw results in $$res)"
 

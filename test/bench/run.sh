@@ -13,6 +13,15 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 HULL=${HULL:-$REPO/bin/hull}
 RUNTIMES=${RUNTIMES:-hull crun runc}
+# hyperfine times one command's runs, then the next's: on a shared machine whose load drifts, the
+# one going first would always meet the same part of the drift. Round N (BENCH_ROUND, set by
+# `make bench`) starts with the Nth runtime instead, so each takes each place once in 3 rounds.
+if [[ -n ${BENCH_ROUND:-} ]]; then
+	read -ra _rt <<<"$RUNTIMES"
+	_k=$(((BENCH_ROUND - 1) % ${#_rt[@]}))
+	RUNTIMES="${_rt[*]:_k} ${_rt[*]:0:_k}"
+	RUNTIMES=${RUNTIMES% }
+fi
 if [[ -n ${QUICK:-} ]]; then
 	RUNS_RUN=10 RUNS_LIFE=10 RUNS_STATE=20 WARMUP=2
 else
