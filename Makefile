@@ -84,7 +84,7 @@ vmtest: build ## the root suites in a qemu VM with pure cgroup v2 (CGROUP=v1: pu
 	CGROUP=$(or $(CGROUP),v2) bash test/vm/run.sh
 
 tour: ## print the guided tour: each package's doc in tour order
-	@for p in namespaces cgroups cgroups/v1thread rootfs rootfs/image netns runtime runtime/initbin runtime/initproc runtime/stub runtime/seccomp runtime/caps runtime/specjson supervisor; do \
+	@for p in namespaces cgroups cgroups/v1thread rootfs rootfs/image netns runtime runtime/initbin runtime/initproc runtime/stub runtime/seccomp runtime/caps runtime/specjson runtime/sysmon supervisor; do \
 		[ -f $$p/doc.go ] || continue; echo "==== $$p"; $(GO) doc ./$$p | sed -n '/^package/,/^func\|^type\|^const\|^var/p' | grep -v '^func\|^type\|^const\|^var'; done
 
 lessons: build ## run every lesson in docs/lessons (root); one: make lesson-01

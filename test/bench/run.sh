@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# Benchmarks: hull against runc and crun, in the same run, with hyperfine. See README.md beside this file.
+# Benchmarks: hull against runc and crun, in the same run, interleaved (test/bench/interleave: run 1
+# of each runtime, then run 2 of each, ...). See README.md beside this file.
 #
 #   test/bench/run.sh            full run (≈ 2–4 min)
 #   QUICK=1 test/bench/run.sh    fewer runs, for CI
 #
 # Knobs: HULL (default bin/hull), RUNTIMES (default "hull crun runc"), KEEP=1 keeps the work dir,
 # BENCH_OUT=FILE appends one JSON line per case and runtime (see bench_out) for docs/benchmarks.md.
-# Needs root, hyperfine, busybox (static) and jq.
+# Needs root, go, busybox (static) and jq.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 HULL=${HULL:-$REPO/bin/hull}
 RUNTIMES=${RUNTIMES:-hull crun runc}
-# hyperfine times one command's runs, then the next's: on a shared machine whose load drifts, the
-# one going first would always meet the same part of the drift. Round N (BENCH_ROUND, set by
-# `make bench`) starts with the Nth runtime instead, so each takes each place once in 3 rounds.
+# Within a case the runs are interleaved; the order of the runtimes within each step of the
+# interleaving still rotates with the round (BENCH_ROUND, set by `make bench`): each runtime goes
+# first in one of 3 rounds.
 if [[ -n ${BENCH_ROUND:-} ]]; then
 	read -ra _rt <<<"$RUNTIMES"
 	_k=$(((BENCH_ROUND - 1) % ${#_rt[@]}))
@@ -61,8 +62,8 @@ inner() {
 		| .process.args = ["@ARGS@"] | .linux.cgroupsPath = "@CG@"
 		| del(.process.capabilities.ambient)' <<<"$spec" >"$W/config.tmpl"
 
-	# next.sh RUNTIME KIND: a fresh container id and bundle config for the next timed run (hyperfine
-	# --prepare; not timed). The id goes to $W/ctr/RUNTIME-KIND.id, read by the timed command with the
+	# next.sh RUNTIME KIND: a fresh container id and bundle config for the next timed run (interleave's
+	# PREPARE; not timed). The id goes to $W/ctr/RUNTIME-KIND.id, read by the timed command with the
 	# shell builtin `read` so no extra process lands in the measurement.
 	cat >"$W/next.sh" <<'EOF'
 #!/bin/sh
@@ -107,28 +108,28 @@ EOF
 	((${#avail[@]})) || die "no runtime to benchmark"
 	echo "${avail[*]}" >"$RES/runtimes"
 
-	local hf=(hyperfine --warmup "$WARMUP" ${HYPERFINE_ARGS:---style basic})
+	local il=("$W/interleave" -warmup "$WARMUP")
 
 	# (a) run of /bin/true.
 	local args=()
 	for r in "${avail[@]}"; do
 		bin=$(runtime_bin "$r")
-		args+=(-n "$r" --prepare "$W/next.sh $r run"
+		args+=("$r" "$W/next.sh $r run"
 			"read -r id <$W/ctr/$r-run.id; exec $bin --root $W/state/$r run --bundle $W/b/$r-run \$id 2>>$RES/$r.err")
 	done
 	echo "== run /bin/true"
-	"${hf[@]}" --shell sh --runs "$RUNS_RUN" --export-json "$RES/run.json" "${args[@]}" || failed "$RES"
+	"${il[@]}" -runs "$RUNS_RUN" -export-json "$RES/run.json" "${args[@]}" || failed "$RES"
 
 	# (b) create → start → kill → delete, four CLI calls; the process (sleep 1000) lives until kill.
 	args=()
 	for r in "${avail[@]}"; do
 		bin=$(runtime_bin "$r")
 		local R="$bin --root $W/state/$r"
-		args+=(-n "$r" --prepare "$W/next.sh $r life"
+		args+=("$r" "$W/next.sh $r life"
 			"read -r id <$W/ctr/$r-life.id; exec 2>>$RES/$r.err; $R create --bundle $W/b/$r-life \$id && $R start \$id && $R kill \$id KILL && $R delete --force \$id")
 	done
 	echo "== create, start, kill, delete"
-	"${hf[@]}" --shell sh --runs "$RUNS_LIFE" --export-json "$RES/lifecycle.json" "${args[@]}" || failed "$RES"
+	"${il[@]}" -runs "$RUNS_LIFE" -export-json "$RES/lifecycle.json" "${args[@]}" || failed "$RES"
 
 	# (c) state of a created container; (d) memory of a created container (waiting for start).
 	args=()
@@ -139,11 +140,11 @@ EOF
 		id=$(cat "$W/ctr/$r-held.id")
 		"$bin" --root "$W/state/$r" create --bundle "$W/b/$r-held" "$id" </dev/null >/dev/null 2>&1 ||
 			die "$r create for state/memory failed"
-		args+=(-n "$r" "$bin --root $W/state/$r state $id")
+		args+=("$r" true "exec $bin --root $W/state/$r state $id")
 		memory "$r" "$bin" "$W/state/$r" "$id" >>"$RES/memory.txt"
 	done
 	echo "== state of a created container"
-	"${hf[@]}" -N --runs "$RUNS_STATE" --export-json "$RES/state.json" "${args[@]}" || failed "$RES"
+	"${il[@]}" -runs "$RUNS_STATE" -export-json "$RES/state.json" "${args[@]}" || failed "$RES"
 	for r in "${avail[@]}"; do
 		bin=$(runtime_bin "$r")
 		"$bin" --root "$W/state/$r" delete --force "$(cat "$W/ctr/$r-held.id")" >/dev/null 2>&1 || true
@@ -247,15 +248,15 @@ report() {
 }
 
 # bench_out RES appends to $BENCH_OUT, for every case and runtime, the wall time of each run in
-# ms ("case" run, lifecycle, state), the mean user+sys CPU in ms (hyperfine reports only the mean:
-# "<case> cpu", one sample), and the created container's init PSS in kB ("created pss").
+# ms ("case" run, lifecycle, state), each run's user+sys CPU in ms ("<case> cpu": wait4's rusage of
+# the run's shell and all it reaped), and the created container's init PSS in kB ("created pss").
 bench_out() {
 	local RES=$1 c
 	[[ -n ${BENCH_OUT:-} ]] || return 0
 	for c in run lifecycle state; do
 		jq -c --arg c "$c" '.results[] |
 			{area: "runtime", case: $c, tool: .command, unit: "ms", samples: [.times[] * 1000]},
-			{area: "runtime", case: ($c + " cpu"), tool: .command, unit: "ms", samples: [(.user + .system) * 1000]}' \
+			{area: "runtime", case: ($c + " cpu"), tool: .command, unit: "ms", samples: [.cpu_times[] * 1000]}' \
 			"$RES/$c.json" >>"$BENCH_OUT"
 	done
 	local r irss ipss n crss cpss
@@ -273,7 +274,7 @@ main() {
 	fi
 	[[ $(id -u) == 0 ]] || die "must run as root"
 	local t
-	for t in hyperfine busybox jq runc unshare; do command -v "$t" >/dev/null || die "$t not found"; done
+	for t in go busybox jq runc unshare; do command -v "$t" >/dev/null || die "$t not found"; done
 	file -L "$(command -v busybox)" 2>/dev/null | grep -q 'statically linked' || die "busybox must be static (busybox-static)"
 	[[ -x $HULL ]] || echo "bench: hull skipped: no binary at $HULL (run make build)"
 
@@ -281,6 +282,7 @@ main() {
 	W=$(mktemp -d /tmp/hullbench.XXXXXX)
 	chmod 755 "$W"
 	RES=$(mktemp -d /tmp/hullbench-results.XXXXXX)
+	(cd "$REPO" && go build -o "$W/interleave" ./test/bench/interleave) || die "build test/bench/interleave"
 	local start=$SECONDS rc=0
 	unshare -m --propagation private -- bash -c '
 		if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified
@@ -310,7 +312,7 @@ main() {
 		bench_out "$RES"
 	fi
 	echo
-	echo "raw hyperfine results: $RES; total $((SECONDS - start)) s"
+	echo "raw results: $RES; total $((SECONDS - start)) s"
 	[[ -n ${KEEP:-} ]] || rm -rf "$W"
 	((rc == 0 && leaks == 0))
 }
