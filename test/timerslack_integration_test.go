@@ -3,7 +3,6 @@
 package test
 
 import (
-	"os"
 	"path/filepath"
 	goruntime "runtime"
 	"strconv"
@@ -78,11 +77,8 @@ for t in /proc/$PPID/task/*; do echo "${t##*/} $(cat /proc/${t##*/}/timerslack_n
 	}
 }
 
+// readTrim is mustRead without the trailing newline.
 func readTrim(t *testing.T, path string) string {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
+	return strings.TrimSpace(mustRead(t, path))
 }
