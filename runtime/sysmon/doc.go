@@ -30,6 +30,13 @@
 // place hull forks (or execs another hull) runs the fork on a thread set back to the host's
 // slack first (WithHostSlack).
 //
+// # The other idle thread
+//
+// sysmon is not the only thread that wakes for nothing. With GOMAXPROCS 2 (this VM's CPUs), Go
+// wakes a thread for the idle P each time a goroutine becomes runnable, to look for work.
+// Package early also runs hull on one P, unless GOMAXPROCS is set: ≈1 ms less CPU per
+// `hull run`, none of it wall time. The supervisor daemon and image pulls take every CPU back.
+//
 // # Try it
 //
 //	for t in /proc/$(pgrep -n hull)/task/*; do cat /proc/${t##*/}/timerslack_ns; done  # a `hull run` waiting
