@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -22,22 +23,39 @@ var v1Names = []string{
 
 // layout is where the host mounts its cgroup hierarchies.
 type layout struct {
-	mode    string            // "v1", "hybrid" or "v2"
-	v1Root  string            // the directory holding the v1 mounts, e.g. /sys/fs/cgroup
-	v1      map[string]string // hierarchy name -> mount point
-	unified string            // the cgroup2 mount point, "" if none
+	mountinfo string            // the proc_pid_mountinfo(5) text it was read from
+	mode      string            // "v1", "hybrid" or "v2"
+	v1Root    string            // the directory holding the v1 mounts, e.g. /sys/fs/cgroup
+	v1        map[string]string // hierarchy name -> mount point
+	unified   string            // the cgroup2 mount point, "" if none
 }
 
 // hostLayout reads /proc/self/mountinfo once per process: cgroup mounts do not move while
 // a runtime runs, and parsing it on every call would cost more than the rest of New.
 var hostLayout = sync.OnceValues(func() (*layout, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	mi, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return parseMountinfo(f)
+	lay, err := parseMountinfo(bytes.NewReader(mi))
+	if err != nil {
+		return nil, err
+	}
+	lay.mountinfo = string(mi)
+	return lay, nil
 })
+
+// HostMountinfo is this process's /proc/self/mountinfo as the host layout was read from it
+// (once per process). A mount namespace cloned from this process's starts with these mounts,
+// so the runtime hands it to package rootfs for the container's cgroup v1 view instead of
+// having the kernel format the new namespace's table again (≈0.2 ms of a `hull run`).
+func HostMountinfo() (string, error) {
+	lay, err := hostLayout()
+	if err != nil {
+		return "", err
+	}
+	return lay.mountinfo, nil
+}
 
 // parseMountinfo finds the cgroup and cgroup2 mounts in a proc_pid_mountinfo(5) listing.
 func parseMountinfo(r io.Reader) (*layout, error) {

@@ -97,3 +97,26 @@ func TestUnescapeMount(t *testing.T) {
 		}
 	}
 }
+
+// HostMountinfo is the table the layout was parsed from: this process's mount table.
+func TestHostMountinfo(t *testing.T) {
+	lay, err := hostLayout()
+	if err != nil {
+		t.Skipf("no cgroup filesystem here: %v", err)
+	}
+	got, err := HostMountinfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(own) {
+		t.Errorf("HostMountinfo differs from /proc/self/mountinfo:\n%s\nvs\n%s", got, own)
+	}
+	again, err := parseMountinfo(strings.NewReader(got))
+	if err != nil || again.mode != lay.mode || !maps.Equal(again.v1, lay.v1) || again.unified != lay.unified {
+		t.Errorf("the table parses to %+v (%v), the layout is %+v", again, err, lay)
+	}
+}

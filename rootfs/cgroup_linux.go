@@ -71,15 +71,19 @@ func v2Dir(mountpoint, procCgroup string) (string, error) {
 // directory of our own cgroup (so the container cannot see or touch its siblings), or,
 // in a cgroup namespace, mounted fresh, which shows the same subtree.
 func mountCgroupV1(s sys, r *root, m MountStep) error {
-	mountinfo, err := os.ReadFile(procDir(m) + "/mountinfo")
-	if err != nil {
-		return err
+	mountinfo := m.Mountinfo
+	if mountinfo == "" {
+		b, err := os.ReadFile(procDir(m) + "/mountinfo")
+		if err != nil {
+			return err
+		}
+		mountinfo = string(b)
 	}
 	procCgroup, err := os.ReadFile(procDir(m) + "/cgroup")
 	if err != nil {
 		return err
 	}
-	hs, err := v1Hierarchies(string(mountinfo), string(procCgroup))
+	hs, err := v1Hierarchies(mountinfo, string(procCgroup))
 	if err != nil {
 		return err
 	}

@@ -33,8 +33,14 @@ type Options struct {
 	BundleDir string
 	// Pid, if not 0, is the container's process when the caller is not (a thread of hull that
 	// joined its namespaces): cgroup mounts then show the cgroups /proc/<pid>/cgroup names, as
-	// the mount table of /proc/<pid>/mountinfo has them. 0 reads the calling thread's.
+	// the mount table of /proc/<pid>/mountinfo (or HostMountinfo) has them. 0 reads the
+	// calling thread's.
 	Pid int
+	// HostMountinfo, if set, is the mount table (proc_pid_mountinfo(5)) the container's mount
+	// namespace was copied from, read by the caller before the clone: a cgroup v1 mount finds
+	// the hierarchies in it instead of reading /proc/<pid>/mountinfo (see Pid), which makes
+	// the kernel format the new namespace's whole table again.
+	HostMountinfo string
 	// ProcPidNS, if set, is passed to every procfs mount as its pidns= option (Linux 6.18): the
 	// pid namespace the new /proc shows, when the caller is not a member of it.
 	ProcPidNS string
@@ -60,6 +66,7 @@ type MountStep struct {
 	Cgroup      bool   // type "cgroup": v1 or v2 is decided when applied, by looking at the host
 	CgroupNS    bool   // for Cgroup: the init has its own cgroup namespace
 	ProcDir     string // for Cgroup: /proc/<pid> of the container's process; "": /proc/thread-self
+	Mountinfo   string // for Cgroup: the mount table to find v1 hierarchies in; "": ProcDir's
 }
 
 // Device is a node to create with mknod(2), or to bind from the host in a user namespace.
@@ -132,6 +139,9 @@ func NewPlan(spec *specs.Spec, rootfs string, opts Options) (*Plan, error) {
 		step.CgroupNS = step.Cgroup && opts.CgroupNS
 		if step.Cgroup && opts.Pid != 0 {
 			step.ProcDir = "/proc/" + strconv.Itoa(opts.Pid)
+		}
+		if step.Cgroup {
+			step.Mountinfo = opts.HostMountinfo
 		}
 		if step.Type == "proc" && !step.Bind && opts.ProcPidNS != "" {
 			step.Data = strings.TrimPrefix(step.Data+",pidns="+opts.ProcPidNS, ",")

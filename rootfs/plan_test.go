@@ -50,7 +50,8 @@ func TestNewPlanMounts(t *testing.T) {
 }
 
 // A plan for a caller outside the container's pid namespace (a thread of hull): procfs mounts
-// name the container's pid namespace, and cgroup mounts read the container process's files.
+// name the container's pid namespace, and cgroup mounts read the container process's files
+// (and the mount table the caller gave).
 func TestNewPlanForAnotherProcess(t *testing.T) {
 	spec := specWith("1.2.0",
 		specs.Mount{Destination: "/proc", Type: "proc", Source: "proc"},
@@ -58,12 +59,12 @@ func TestNewPlanForAnotherProcess(t *testing.T) {
 		specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup"},
 		specs.Mount{Destination: "/bound", Type: "proc", Source: "/proc", Options: []string{"rbind"}},
 	)
-	p, err := NewPlan(spec, "/r", Options{Pid: 4242, ProcPidNS: "/proc/4242/ns/pid"})
+	p, err := NewPlan(spec, "/r", Options{Pid: 4242, ProcPidNS: "/proc/4242/ns/pid", HostMountinfo: "the table"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []string{p.Mounts[0].Data, p.Mounts[1].Data, p.Mounts[2].ProcDir, p.Mounts[3].Data}
-	want := []string{"pidns=/proc/4242/ns/pid", "hidepid=2,pidns=/proc/4242/ns/pid", "/proc/4242", ""}
+	got := []string{p.Mounts[0].Data, p.Mounts[1].Data, p.Mounts[2].ProcDir, p.Mounts[3].Data, p.Mounts[2].Mountinfo, p.Mounts[0].Mountinfo}
+	want := []string{"pidns=/proc/4242/ns/pid", "hidepid=2,pidns=/proc/4242/ns/pid", "/proc/4242", "", "the table", ""}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("data and proc dirs = %q, want %q", got, want)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // checks is a script printing key=value lines about the container it runs in.
@@ -178,4 +179,41 @@ if [ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then echo v1memory=yes; f
 			t.Errorf("cgroup hierarchy writable: %s", s)
 		}
 	}
+}
+
+// Given the mount table the namespace was copied from (Options.HostMountinfo, as the runtime
+// passes it), a v1 cgroup mount takes its hierarchies from that table and not from the
+// namespace's own: here a table holding only the memory hierarchy.
+func TestCgroupMountFromGivenTable(t *testing.T) {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil || st.Type == unix.CGROUP2_SUPER_MAGIC {
+		t.Skip("a cgroup v2 host: the table is read for v1 hierarchies only")
+	}
+	noMountLeak(t)
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table []string
+	for _, line := range strings.Split(string(mi), "\n") {
+		if _, post, ok := strings.Cut(line, " - "); ok && strings.HasPrefix(post, "cgroup ") && !strings.HasSuffix(post, ",memory") {
+			continue
+		}
+		table = append(table, line)
+	}
+	root := newRootfs(t)
+	spec := &specs.Spec{Version: specs.Version, Root: &specs.Root{Path: root}, Mounts: []specs.Mount{
+		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+	}}
+	script := `B=/bin/busybox
+echo "dirs=$($B ls /sys/fs/cgroup | $B tr '\n' ' ')"
+if [ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then echo v1memory=yes; fi
+`
+	r := runJob(t, helperJob{Spec: spec, Rootfs: root, Options: Options{HostMountinfo: strings.Join(table, "\n")}, Script: script})
+	if r.code != 0 {
+		t.Fatalf("helper exited %d", r.code)
+	}
+	v := r.vars()
+	want(t, v, "dirs", "memory ")
+	want(t, v, "v1memory", "yes")
 }

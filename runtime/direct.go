@@ -303,6 +303,9 @@ func stubFailure(conn io.Reader, got []byte, err error, sp *spawned) error {
 func (r *Runtime) buildRoot(d *direct, pid int) error {
 	s, l := d.spec, d.spec.Linux
 	o := rootfs.Options{CgroupNS: namespaces.Has(l.Namespaces, specs.CgroupNamespace), Pid: pid}
+	// The stub's mount namespace is a copy of hull's: the cgroup mounts are the ones hull
+	// read for the cgroups it made (an error here leaves rootfs to read the stub's).
+	o.HostMountinfo, _ = cgroups.HostMountinfo()
 	if namespaces.IsNew(l.Namespaces, specs.PIDNamespace) {
 		o.ProcPidNS = fmt.Sprintf("/proc/%d/ns/pid", pid)
 	}
