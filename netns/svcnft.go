@@ -23,7 +23,8 @@ import (
 //	chain output {		# type nat hook output priority dstnat: from the host itself
 //		meta nfproto ipv4 ip daddr != 127.0.0.0/8 fib daddr type local meta l4proto . th dport vmap @services }
 //	chain svc/web/tcp/8080 {	# one per service port: round-robin over the endpoints
-//		numgen inc mod 2 vmap { 0 : goto ep/web/tcp/8080/10.88.0.2, 1 : goto ep/web/tcp/8080/10.88.0.3 } }
+//		numgen inc mod 2 vmap { 0 : goto ep/web/tcp/8080/10.88.0.2, 1 : goto ep/web/tcp/8080/10.88.0.3 }
+//		goto ep/web/tcp/8080/10.88.0.2 }	# reached only by a packet racing a change (spread)
 //	chain ep/web/tcp/8080/10.88.0.2 {	# one per service port and endpoint
 //		meta l4proto tcp dnat ip to 10.88.0.2:80 }
 //
@@ -35,6 +36,7 @@ import (
 //
 // A membership change is one nftables transaction: svc chains are flushed and refilled,
 // ep chains of departed endpoints flushed and deleted, dispatch elements added or deleted.
+// The rules a packet runs are all of one generation, but a set lookup is not: see spread.
 // Chain names carry the service name, so the kernel itself says what a service has.
 
 const (
@@ -204,7 +206,19 @@ func applyService(c *nftables.Conn, name string, ports []Port, addrs []netip.Add
 	return dropService(c, name, want, have)
 }
 
-// spread fills a service chain: round-robin (numgen) over the endpoint chains eps.
+// spread fills a service chain: round-robin (numgen) over the endpoint chains eps, then a
+// plain goto the first endpoint, which no packet reaches while the rules stand still.
+//
+// It is there for a packet that races the transaction replacing this chain. nft_do_chain
+// picks the generation of the rules once, when the packet enters the base chain, but a set
+// lookup checks its elements against the generation current at the time of the lookup, and
+// a transaction that deletes the rule owning an anonymous map deactivates the map's elements
+// with it. A packet that entered before the commit and looks up after it runs the old rule
+// against an old map that has no element left: no verdict, the chain falls through, the
+// NAT hook gives the flow a null binding, and the connection goes to the host's own port,
+// where nothing listens: refused (seen as a reset, or an empty answer, by a client of
+// hull-relay during a rolling update). With the fallback such a packet goes to an endpoint
+// of the old generation instead, as it would have a moment earlier.
 func spread(c *nftables.Conn, svc *nftables.Chain, eps []string) error {
 	{
 		switch len(eps) {
@@ -228,6 +242,7 @@ func spread(c *nftables.Conn, svc *nftables.Chain, eps []string) error {
 				&expr.Numgen{Register: 1, Modulus: uint32(len(eps)), Type: unix.NFT_NG_INCREMENTAL},
 				&expr.Lookup{SourceRegister: 1, SetName: vmap.Name, SetID: vmap.ID, DestRegister: 0, IsDestRegSet: true},
 			}})
+			c.AddRule(&nftables.Rule{Table: hullTable, Chain: svc, Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictGoto, Chain: eps[0]}}})
 		}
 	}
 	return nil
