@@ -109,9 +109,14 @@ func rmdir(d string, leaf bool) error {
 // write puts one value into one cgroup file, as the kernel wants it: a single write(2) of
 // the whole value (the parsers take one value per write, so no buffering).
 func (b *base) write(dir, file, val string) error {
+	return b.record(dir, file, val, func(p string) error { return writeFile(p, val) })
+}
+
+// record runs one write of val to dir/file and records it as a step.
+func (b *base) record(dir, file, val string, write func(p string) error) error {
 	p := dir + "/" + file
 	t0 := time.Now()
-	err := writeFile(p, val)
+	err := write(p)
 	b.rec.Step("cgroup.write", fmt.Sprintf("%s=%s in %s", file, val, dir), err, time.Since(t0))
 	if err != nil {
 		return fmt.Errorf("write %q to %s: %w", val, p, err)
@@ -138,6 +143,20 @@ func exists(p string) bool {
 	return unix.Access(p, unix.F_OK) == nil
 }
 
+// present remembers which files of one set of writes exist: a spec's device rules go to the
+// same two files (devices.allow, devices.deny) some twenty times, and each access(2) walks
+// the cgroupfs path again. The cgroup is hull's, so nothing removes its files meanwhile.
+type present map[string]bool
+
+func (p present) has(path string) bool {
+	v, ok := p[path]
+	if !ok {
+		v = exists(path)
+		p[path] = v
+	}
+	return v
+}
+
 func readString(p string) (string, error) {
 	data, err := os.ReadFile(p)
 	return strings.TrimSpace(string(data)), err
@@ -146,10 +165,10 @@ func readString(p string) (string, error) {
 // checkWrites verifies, before anything is written, that every file the spec needs exists,
 // so that a spec asking for something the host lacks fails cleanly instead of half-applied.
 // dirOf returns the cgroup directory holding a controller's files, "" if the host lacks it.
-func checkWrites(ws []write, dirOf func(ctrl string) string) error {
+func checkWrites(ws []write, dirOf func(ctrl string) string, files present) error {
 	for _, w := range ws {
 		d := dirOf(w.ctrl)
-		if d != "" && (exists(filepath.Join(d, w.file)) || (w.alt != "" && exists(filepath.Join(d, w.alt)))) {
+		if d != "" && (files.has(filepath.Join(d, w.file)) || (w.alt != "" && files.has(filepath.Join(d, w.alt)))) {
 			continue
 		}
 		if w.optional {
@@ -164,20 +183,44 @@ func checkWrites(ws []write, dirOf func(ctrl string) string) error {
 }
 
 // applyWrites writes ws in order, using a write's alternative file when the first is absent.
-func (b *base) applyWrites(ws []write, dirOf func(ctrl string) string) error {
+// Consecutive writes to one file (device rules) share one open(2) of it: each write(2) is
+// still one value, which is what the kernel parses.
+func (b *base) applyWrites(ws []write, dirOf func(ctrl string) string, files present) error {
+	var open string // the file fd is open on
+	fd := -1
+	defer func() {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}()
+	writeTo := func(p string, val string) error {
+		if p != open {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+			var err error
+			if fd, err = unix.Open(p, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0); err != nil {
+				open = ""
+				return err
+			}
+			open = p
+		}
+		_, err := unix.Write(fd, []byte(val))
+		return err
+	}
 	for _, w := range ws {
 		d := dirOf(w.ctrl)
 		if d == "" {
 			continue // optional, and the host lacks the controller
 		}
 		file, val := w.file, w.value
-		if !exists(filepath.Join(d, file)) {
-			if w.alt == "" || !exists(filepath.Join(d, w.alt)) {
+		if !files.has(filepath.Join(d, file)) {
+			if w.alt == "" || !files.has(filepath.Join(d, w.alt)) {
 				continue // optional and absent: checkWrites let it through
 			}
 			file, val = w.alt, w.altValue
 		}
-		if err := b.write(d, file, val); err != nil {
+		if err := b.record(d, file, val, func(p string) error { return writeTo(p, val) }); err != nil {
 			return fmt.Errorf("%s: %w", w.field, err)
 		}
 	}

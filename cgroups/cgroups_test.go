@@ -164,6 +164,37 @@ func TestMkdirFailureNamesDir(t *testing.T) {
 	}
 }
 
+// Consecutive writes to one file (device rules) share one open of it, each value its own
+// write(2): a regular file opened once shows them one after the other; a write to another file
+// in between opens it again.
+func TestApplyWritesSharesAnOpen(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"devices.allow", "devices.deny"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws := []write{
+		{ctrl: "devices", file: "devices.deny", value: "a", field: "devices"},
+		{ctrl: "devices", file: "devices.allow", value: "c 1:3 rwm\n", field: "devices"},
+		{ctrl: "devices", file: "devices.allow", value: "c 1:5 rwm\n", field: "devices"},
+		{ctrl: "devices", file: "devices.deny", value: "c 1:7 rwm\n", field: "devices"},
+	}
+	rec := &stepLog{}
+	b := &base{rec: rec}
+	if err := b.applyWrites(ws, func(string) string { return dir }, present{}); err != nil {
+		t.Fatal(err)
+	}
+	for f, want := range map[string]string{"devices.allow": "c 1:3 rwm\nc 1:5 rwm\n", "devices.deny": "c 1:7 rwm\n"} {
+		if got, _ := os.ReadFile(filepath.Join(dir, f)); string(got) != want {
+			t.Errorf("%s = %q, want %q", f, got, want)
+		}
+	}
+	if len(rec.steps) != 4 {
+		t.Errorf("steps = %q, want one per write", rec.steps)
+	}
+}
+
 func TestCheckAndApplyWrites(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"memory.max", "io.weight"} {
@@ -183,12 +214,13 @@ func TestCheckAndApplyWrites(t *testing.T) {
 		{ctrl: "cpu", file: "cpu.idle", value: "0", field: "cpu.idle", optional: true},
 		{ctrl: "hugetlb", file: "hugetlb.2MB.max", value: "0", field: "hugepageLimits", optional: true},
 	}
-	if err := checkWrites(ws, dirOf); err != nil {
+	files := present{}
+	if err := checkWrites(ws, dirOf, files); err != nil {
 		t.Fatalf("checkWrites: %v", err)
 	}
 	rec := &stepLog{}
 	b := &base{rec: rec}
-	if err := b.applyWrites(ws, dirOf); err != nil {
+	if err := b.applyWrites(ws, dirOf, files); err != nil {
 		t.Fatalf("applyWrites: %v", err)
 	}
 	for f, want := range map[string]string{"memory.max": "1048576", "io.weight": "5045"} {
@@ -207,7 +239,7 @@ func TestCheckAndApplyWrites(t *testing.T) {
 		{write{ctrl: "hugetlb", file: "hugetlb.2MB.max", value: "4096", field: "hugepageLimits"}, "hugepageLimits: the hugetlb controller is not available"},
 		{write{ctrl: "cpu", file: "cpu.rt_runtime_us", value: "5", field: "cpu.realtimeRuntime"}, "cpu.realtimeRuntime: cpu.rt_runtime_us is not available"},
 	} {
-		err := checkWrites([]write{tc.w}, dirOf)
+		err := checkWrites([]write{tc.w}, dirOf, present{})
 		if !errors.Is(err, errors.ErrUnsupported) || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("checkWrites(%s) = %v, want %q… and ErrUnsupported", tc.w.file, err, tc.want)
 		}

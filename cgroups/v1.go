@@ -128,11 +128,12 @@ func (m *v1Manager) Set(r *specs.LinuxResources) error {
 }
 
 func (m *v1Manager) set(ws []write) error {
-	if err := checkWrites(ws, m.dirOf); err != nil {
+	files := present{}
+	if err := checkWrites(ws, m.dirOf, files); err != nil {
 		return err
 	}
 	m.orderMemory(ws)
-	return m.applyWrites(ws, m.dirOf)
+	return m.applyWrites(ws, m.dirOf, files)
 }
 
 // orderMemory writes memsw before the memory limit when the new limit would exceed the

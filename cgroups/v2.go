@@ -106,10 +106,11 @@ func (m *v2Manager) set(ws []write, r *specs.LinuxResources) error {
 		}
 		return ""
 	}
-	if err := checkWrites(ws, dirOf); err != nil {
+	files := present{}
+	if err := checkWrites(ws, dirOf, files); err != nil {
 		return err
 	}
-	if err := m.applyWrites(ws, dirOf); err != nil {
+	if err := m.applyWrites(ws, dirOf, files); err != nil {
 		return err
 	}
 	if r == nil || len(r.Devices) == 0 {
