@@ -135,8 +135,13 @@ func dialTimeout(t testing.TB, path, addr string, timeout time.Duration) (string
 		c, err = d.DialContext(context.Background(), "tcp4", addr)
 		return nil
 	})
-	if err != nil {
-		return "", err
+	return answer(c, err)
+}
+
+// answer reads the first line a dialled server sends, and closes the connection.
+func answer(c net.Conn, dialErr error) (string, error) {
+	if dialErr != nil {
+		return "", dialErr
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(3 * time.Second))

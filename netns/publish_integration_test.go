@@ -3,7 +3,6 @@
 package netns
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net"
@@ -359,14 +358,7 @@ func TestPublishChurnUnderLoad(t *testing.T) {
 
 // dialOnce connects to addr from the calling thread's netns and reads the answer's line.
 func dialOnce(addr string) (string, error) {
-	c, err := net.DialTimeout("tcp4", addr, 2*time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return strings.TrimSpace(line), err
+	return answer(net.DialTimeout("tcp4", addr, 2*time.Second))
 }
 
 // TestPublishBadInput: bad services are refused and leave nothing behind.
