@@ -53,7 +53,7 @@ func copyUp(s sys, r *root, lower *os.File, m MountStep) error {
 }
 
 // openDir opens directory name under dir for reading, without following a symlink.
-func openDir(dir *os.File, name string) (*os.File, error) {
+func openDir(dir interface{ Fd() uintptr }, name string) (*os.File, error) {
 	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}

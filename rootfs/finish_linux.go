@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
@@ -124,7 +123,7 @@ func readonlyPath(s sys, r *root, path string) error {
 // covered with it, as they would be from inside, also when the root is not entered yet (whose
 // "/dev/null" is the host's, on the host's devtmpfs, which the container's mount table would
 // then show). nil: the host's is used.
-func containerNull(r *root) *os.File {
+func containerNull(r *root) *handle {
 	f, err := r.open("/dev/null", true)
 	if err != nil {
 		return nil
@@ -139,7 +138,7 @@ func containerNull(r *root) *os.File {
 
 // maskPath hides path: /dev/null (null, if not nil, else the host's) is bound over a file, an
 // empty read-only tmpfs is mounted over a directory. A missing path is skipped.
-func maskPath(s sys, r *root, null *os.File, path string) error {
+func maskPath(s sys, r *root, null *handle, path string) error {
 	f, err := r.open(path, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -143,7 +143,7 @@ func bind(s sys, r *root, m MountStep) error {
 	if err != nil {
 		return err
 	}
-	var f *os.File
+	var f *handle
 	if st.IsDir() {
 		f, err = r.mkdirAll(s, m.Destination, false)
 	} else {

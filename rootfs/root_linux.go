@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,16 +20,17 @@ import (
 // Mounts then go onto the opened file through its /proc/self/fd/N magic link, so the
 // path cannot be swapped for a symlink between the check and the mount (CVE-2021-30465).
 type root struct {
-	dir  *os.File // O_PATH handle on the root directory
-	path string   // where dir really is, as this process sees it
-	fdOK bool     // /proc is a real procfs, so /proc/self/fd/N names a file safely
+	dir  *handle // O_PATH handle on the root directory
+	path string  // where dir really is, as this process sees it
+	fdOK bool    // /proc is a real procfs, so /proc/self/fd/N names a file safely
 }
 
 func openRoot(path string) (*root, error) {
-	dir, err := os.OpenFile(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
+	dir := newHandle(fd, path)
 	r := &root{dir: dir, fdOK: CheckProcfs("/proc") == nil}
 	if r.path, err = r.name(dir); err != nil {
 		_ = dir.Close()
@@ -39,10 +41,15 @@ func openRoot(path string) (*root, error) {
 
 // name is the path of an open file as this process sees it. With a verified procfs at
 // /proc, readlink of /proc/self/fd/N says it; otherwise pathrs-lite's private procfs does.
-func (r *root) name(f *os.File) (string, error) {
+func (r *root) name(h *handle) (string, error) {
 	if r.fdOK {
-		return os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+		return os.Readlink(fmt.Sprintf("/proc/self/fd/%d", h.fd))
 	}
+	f, err := h.file()
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
 	return procfs.ProcSelfFdReadlink(f)
 }
 
@@ -52,15 +59,15 @@ func (r *root) close() { _ = r.dir.Close() }
 func (r *root) host(dst string) string { return filepath.Join(r.path, dst) }
 
 // target names an opened file for mount(2).
-func (r *root) target(f *os.File, dst string) string {
+func (r *root) target(f *handle, dst string) string {
 	if r.fdOK {
-		return fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+		return "/proc/self/fd/" + strconv.Itoa(f.fd)
 	}
 	return r.host(dst) // after pivot_root without a /proc: "/" is the container's root
 }
 
 // open resolves dst inside the root. With exact, no symlink may take part in the lookup.
-func (r *root) open(dst string, exact bool) (*os.File, error) {
+func (r *root) open(dst string, exact bool) (*handle, error) {
 	f, byKernel, err := r.resolve(dst, exact)
 	if err != nil || byKernel {
 		return f, err // openat2 kept the lookup in the root, and off symlinks when exact
@@ -86,20 +93,20 @@ func (r *root) open(dst string, exact bool) (*os.File, error) {
 // exact. The kernel's answer (byKernel) needs no second check: a readlink of each result cost
 // the init ≈0.3 ms per container. Without openat2 (before Linux 5.6) pathrs-lite emulates
 // RESOLVE_IN_ROOT, and open checks its answer.
-func (r *root) resolve(dst string, exact bool) (f *os.File, byKernel bool, err error) {
+func (r *root) resolve(dst string, exact bool) (f *handle, byKernel bool, err error) {
 	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
 	if exact {
 		how.Resolve |= unix.RESOLVE_NO_SYMLINKS
 	}
 	for range 16 {
-		fd, err := unix.Openat2(int(r.dir.Fd()), dst, how)
+		fd, err := openat2(r.dir.fd, dst, how)
 		switch {
 		case err == nil:
-			return os.NewFile(uintptr(fd), r.host(dst)), true, nil
+			return newHandle(fd, r.host(dst)), true, nil
 		case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
 			continue // a rename or mount raced the lookup: the kernel asks to retry
 		case errors.Is(err, unix.ENOSYS):
-			f, err := pathrs.OpenatInRoot(r.dir, dst)
+			f, err := r.openEmulated(dst)
 			return f, false, err
 		case exact && errors.Is(err, unix.ELOOP):
 			return nil, false, fmt.Errorf("%s: a symlink takes part in its lookup: %w", dst, ErrUnsafePath)
@@ -110,8 +117,25 @@ func (r *root) resolve(dst string, exact bool) (f *os.File, byKernel bool, err e
 	return nil, false, &os.PathError{Op: "openat2", Path: dst, Err: unix.EAGAIN}
 }
 
+// openEmulated is resolve without openat2: pathrs-lite's emulation of RESOLVE_IN_ROOT.
+func (r *root) openEmulated(dst string) (*handle, error) {
+	dir, err := r.dir.file()
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	f, err := pathrs.OpenatInRoot(dir, dst)
+	if err != nil {
+		return nil, err
+	}
+	return handleOf(f)
+}
+
+// openat2 is unix.Openat2; the tests take it away to drive the emulation.
+var openat2 = unix.Openat2
+
 // mkdirAll opens directory dst, creating it and its parents inside the root if missing.
-func (r *root) mkdirAll(s sys, dst string, exact bool) (*os.File, error) {
+func (r *root) mkdirAll(s sys, dst string, exact bool) (*handle, error) {
 	f, err := r.open(dst, exact)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return f, err
@@ -138,7 +162,7 @@ func (r *root) mkdirAll(s sys, dst string, exact bool) (*os.File, error) {
 // mkdirat(2) at a time on the opened parent. A name that exists and is not a directory, or is
 // a symlink, fails with ENOTDIR: the directory a symlink points at is never created. byKernel
 // says whether openat2 resolved every parent (see resolve).
-func (r *root) mkdirIn(dst string) (_ *os.File, byKernel bool, _ error) {
+func (r *root) mkdirIn(dst string) (_ *handle, byKernel bool, _ error) {
 	parent, byKernel, err := r.resolve(filepath.Dir(dst), false)
 	if errors.Is(err, fs.ErrNotExist) && dst != "/" {
 		parent, byKernel, err = r.mkdirIn(filepath.Dir(dst))
@@ -148,19 +172,19 @@ func (r *root) mkdirIn(dst string) (_ *os.File, byKernel bool, _ error) {
 	}
 	defer parent.Close()
 	name := filepath.Base(dst)
-	if err := unix.Mkdirat(int(parent.Fd()), name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+	if err := unix.Mkdirat(parent.fd, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 		return nil, false, &os.PathError{Op: "mkdirat", Path: dst, Err: err}
 	}
-	fd, err := unix.Openat(int(parent.Fd()), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(parent.fd, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, false, &os.PathError{Op: "openat", Path: dst, Err: err}
 	}
-	return os.NewFile(uintptr(fd), r.host(dst)), byKernel, nil
+	return newHandle(fd, r.host(dst)), byKernel, nil
 }
 
 // createFile opens file dst, creating an empty one if missing: a bind mount of a file
 // needs a file to land on.
-func (r *root) createFile(s sys, dst string) (*os.File, error) {
+func (r *root) createFile(s sys, dst string) (*handle, error) {
 	f, err := r.open(dst, false)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return f, err
@@ -172,7 +196,7 @@ func (r *root) createFile(s sys, dst string) (*os.File, error) {
 	defer parent.Close()
 	start := time.Now()
 	// O_NOFOLLOW|O_EXCL: never create through a symlink planted at dst.
-	fd, err := unix.Openat(int(parent.Fd()), filepath.Base(dst), unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0o644)
+	fd, err := unix.Openat(parent.fd, filepath.Base(dst), unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0o644)
 	s.rec.Step("touch", r.host(dst), err, time.Since(start))
 	if errors.Is(err, unix.EEXIST) {
 		// Another container sharing this rootfs made it in between (hull's /etc/hosts
@@ -195,7 +219,7 @@ func (r *root) noSymlink(dst string) error {
 	}
 	defer parent.Close()
 	var st unix.Stat_t
-	err = unix.Fstatat(int(parent.Fd()), filepath.Base(dst), &st, unix.AT_SYMLINK_NOFOLLOW)
+	err = unix.Fstatat(parent.fd, filepath.Base(dst), &st, unix.AT_SYMLINK_NOFOLLOW)
 	if err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
 		return fmt.Errorf("%s is a symlink in the rootfs: %w", dst, ErrUnsafePath)
 	}
@@ -228,9 +252,9 @@ func CheckProcfs(path string) error {
 // mountFlags reads the MS_* flags a mount already has. A remount must repeat the ones
 // the kernel locked (a user namespace cannot clear nosuid, nodev, noexec or the atime
 // mode it inherited), or it fails with EPERM.
-func mountFlags(f *os.File) (uintptr, error) {
+func mountFlags(f *handle) (uintptr, error) {
 	var st unix.Statfs_t
-	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+	if err := unix.Fstatfs(f.fd, &st); err != nil {
 		return 0, err
 	}
 	var flags uintptr
