@@ -158,8 +158,36 @@ func (p present) has(path string) bool {
 }
 
 func readString(p string) (string, error) {
-	data, err := os.ReadFile(p)
+	data, err := readFile(p)
 	return strings.TrimSpace(string(data)), err
+}
+
+// readFile reads a kernel file (a cgroup's, /proc's) whole with plain system calls. Not
+// os.ReadFile: these files can be polled, so an *os.File would register each with Go's
+// netpoller and take it out again at Close, four fcntl(2) and two epoll_ctl(2) a file.
+func readFile(p string) ([]byte, error) {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	defer unix.Close(fd)
+	var out []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.Read(fd, buf)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return nil, &os.PathError{Op: "read", Path: p, Err: err}
+		case n == 0:
+			return out, nil
+		}
+		out = append(out, buf[:n]...)
+		if n == len(buf) && len(buf) < 1<<20 {
+			buf = make([]byte, 2*len(buf)) // a long mountinfo: fewer reads
+		}
+	}
 }
 
 // checkWrites verifies, before anything is written, that every file the spec needs exists,

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -33,7 +32,7 @@ type layout struct {
 // hostLayout reads /proc/self/mountinfo once per process: cgroup mounts do not move while
 // a runtime runs, and parsing it on every call would cost more than the rest of New.
 var hostLayout = sync.OnceValues(func() (*layout, error) {
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	mi, err := readFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
 	}

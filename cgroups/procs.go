@@ -36,7 +36,7 @@ func procsUnder(dir string) ([]int, error) {
 	var pids []int
 	var walk func(d string, top bool) error
 	walk = func(d string, top bool) error {
-		b, err := os.ReadFile(d + "/cgroup.procs")
+		b, err := readFile(d + "/cgroup.procs")
 		if err == nil {
 			var ents []os.DirEntry
 			if ents, err = os.ReadDir(d); err == nil {

@@ -19,7 +19,7 @@ import (
 // loadSpec reads and validates <bundle>/config.json. Unknown fields are accepted, as the spec
 // asks ("Implementations ... MUST NOT generate an error if they encounter an unknown property").
 func loadSpec(bundle string) (*specs.Spec, error) {
-	b, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	b, err := readFile(filepath.Join(bundle, "config.json"))
 	if err != nil {
 		return nil, fmt.Errorf("load bundle: %w", err)
 	}

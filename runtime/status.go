@@ -13,7 +13,7 @@ import (
 // procStart reads a process's start time (clock ticks since boot, field 22 of /proc/<pid>/stat)
 // and whether it is a zombie. Together with the pid it names one process for good.
 func procStart(pid int) (start uint64, zombie bool, err error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	b, err := readFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, false, err
 	}
