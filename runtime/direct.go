@@ -128,6 +128,7 @@ func (r *Runtime) spawnDirect(spec *specs.Spec, rootfsDir string, o CreateOption
 	res := make(chan result, 1)
 	// The thread joins the container's namespaces and pivots into its root: Go retires it.
 	go onRetirableThread(func() {
+		sysmon.GrowStackTo8K() // the setup's calls go deep: see package sysmon
 		sp, err := r.setUpDirect(d)
 		res <- result{sp, err}
 	})

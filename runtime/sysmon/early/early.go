@@ -1,6 +1,7 @@
 // Package early tunes the Go runtime for a short-lived hull from a package init, so a program
-// gets it by importing this package for its side effect. Two changes:
+// gets it by importing this package for its side effect. Three changes:
 //
+//   - it grows the main goroutine's stack to 16 KB at once (package sysmon, stack.go);
 //   - it quiets Go's sysmon thread (package sysmon);
 //   - it runs Go code on one P (GOMAXPROCS 1) unless the GOMAXPROCS environment variable says
 //     otherwise. With a second, idle P, Go wakes another thread each time a goroutine becomes
@@ -28,6 +29,7 @@ import (
 )
 
 func init() {
+	sysmon.GrowStackTo16K()
 	sysmon.Quiet()
 	if !userChose() {
 		runtime.GOMAXPROCS(1)
