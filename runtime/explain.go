@@ -194,7 +194,7 @@ var lessons = []lesson{
 		shell: echoShell},
 	{op: "write", match: "/attr/", why: "the LSM (AppArmor/SELinux) label the process gets at its next execve",
 		shell: echoShell},
-	{op: "write", match: "timerslack_ns", why: "hull's own Go runtime: its sysmon thread naps 20 µs at a time in a young process; a 1 ms timer slack lets the kernel batch those wake-ups (runtime/sysmon). Containers and hooks keep the caller's slack",
+	{op: "write", match: "timerslack_ns", why: "hull's own Go runtime: its sysmon thread naps 20 µs at a time in a young process; a 3 ms timer slack lets the kernel batch those wake-ups (runtime/sysmon). Containers and hooks keep the caller's slack",
 		shell: echoShell},
 	{op: "write", why: "one value written to a kernel file",
 		shell: echoShell},

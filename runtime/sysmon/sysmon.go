@@ -9,8 +9,9 @@ import (
 // and Go runs each init only after those of the packages it imports (fmt, time and os would
 // bring internal/godebug and the rest first, a millisecond of sysmon naps later).
 
-// napSlack is the timer slack Quiet gives sysmon: its naps end within a millisecond.
-const napSlack = 1_000_000 // ns
+// napSlack is the timer slack Quiet gives sysmon: its naps end within 3 ms (see doc.go for
+// why not 1).
+const napSlack = 3_000_000 // ns
 
 // hostSlack is the timer slack the process's threads had when Quiet widened sysmon's, which
 // every forked process must inherit; 0 when Quiet changed nothing. quieted is Quiet's write, for
