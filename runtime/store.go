@@ -73,7 +73,7 @@ func (r *Runtime) readState(id string) ([]byte, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(r.stateFile(id))
+	b, err := readFile(r.stateFile(id))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("container %q %w", id, ErrNotExist)
 	}
